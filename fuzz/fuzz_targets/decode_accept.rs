@@ -1,0 +1,13 @@
+//! QuoteAccept::decode on arbitrary bytes: never panics; whatever decodes re-encodes to bytes that
+//! decode to the same value.
+#![no_main]
+use libfuzzer_sys::fuzz_target;
+use rfq_wire::QuoteAccept;
+
+fuzz_target!(|data: &[u8]| {
+    if let Ok(m) = QuoteAccept::decode(data) {
+        let bytes = m.encode();
+        assert_eq!(QuoteAccept::decode(&bytes).as_ref(), Ok(&m));
+        assert_eq!(m.encode(), bytes);
+    }
+});
