@@ -36,7 +36,10 @@ fn main() {
     };
     assert_eq!(typed, request);
     println!("scid: {} ({})", id.scid().0, id.scid());
-    println!("{}", serde_json::to_string_pretty(&decoded).expect("serializable"));
+    println!(
+        "{}",
+        serde_json::to_string_pretty(&decoded).expect("serializable")
+    );
 }
 
 fn hex(bytes: &[u8]) -> String {

@@ -3,6 +3,7 @@
 //! Today it carries the offline RFQ tools (`lnedge rfq …`); the node, devnet and demo commands
 //! join as those crates land. Every error prints one line to stderr and exits with status 2.
 
+mod convert;
 mod output;
 mod rfq;
 
@@ -20,7 +21,7 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
-    /// Taproot Assets RFQ tools: decode, encode, SCID of a quote id.
+    /// Taproot Assets RFQ tools: decode, encode, SCID of a quote id, rate conversion.
     #[command(subcommand)]
     Rfq(rfq::RfqCommand),
 }

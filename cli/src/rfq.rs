@@ -36,6 +36,8 @@ pub enum RfqCommand {
         /// The 32-byte quote id as hex.
         id: String,
     },
+    /// Convert between msat and asset units at a rate, exactly as tapd computes it.
+    Convert(crate::convert::ConvertArgs),
 }
 
 /// What bare data holds.
@@ -74,6 +76,7 @@ pub fn run(cmd: RfqCommand) -> Result<()> {
                 .context("reading standard input")?;
             crate::output::line(&encode(&input, with_type)?.to_lower_hex_string())?;
         }
+        RfqCommand::Convert(args) => crate::convert::run(args)?,
         RfqCommand::Scid { id } => {
             let id: RfqId = id.trim().parse()?;
             let scid = id.scid();
@@ -113,6 +116,8 @@ fn parse_hex(text: &str) -> Result<Vec<u8>> {
 /// records tagged here with `"kind": "htlc_records"`.
 #[derive(Serialize)]
 #[serde(untagged)]
+// One value per command run; the size difference between variants does not matter.
+#[allow(clippy::large_enum_variant)]
 enum Decoded {
     Message(RfqMessage),
     Htlc {

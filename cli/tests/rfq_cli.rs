@@ -21,7 +21,10 @@ fn lnedge(args: &[&str], stdin: &str) -> Output {
 }
 
 fn vector_path(name: &str) -> String {
-    format!("{}/../rfq-wire/testdata/{name}.hex", env!("CARGO_MANIFEST_DIR"))
+    format!(
+        "{}/../rfq-wire/testdata/{name}.hex",
+        env!("CARGO_MANIFEST_DIR")
+    )
 }
 
 fn vector(name: &str) -> String {
@@ -65,7 +68,12 @@ fn decode_then_encode_round_trips_with_and_without_type() {
 #[test]
 fn decode_shows_the_scid_and_reads_files_and_stdin() {
     let from_file = lnedge(
-        &["rfq", "decode", "--file", &vector_path("derived-buy-request")],
+        &[
+            "rfq",
+            "decode",
+            "--file",
+            &vector_path("derived-buy-request"),
+        ],
         "",
     );
     assert!(from_file.status.success());
@@ -93,7 +101,10 @@ fn scid_command() {
         "",
     );
     assert!(out.status.success());
-    assert_eq!(stdout(&out), "17614388401486181439 16020192x15537752x13375\n");
+    assert_eq!(
+        stdout(&out),
+        "17614388401486181439 16020192x15537752x13375\n"
+    );
 }
 
 #[test]
@@ -126,7 +137,11 @@ fn bad_input_exits_2_with_one_line() {
             r#"{"kind":"quote"}"#,
             "unknown variant `quote`",
         ),
-        (vec!["rfq", "scid", "1234"], "", "id: expected 64 hex characters"),
+        (
+            vec!["rfq", "scid", "1234"],
+            "",
+            "id: expected 64 hex characters",
+        ),
         (
             vec!["rfq", "decode", "--file", "/nonexistent/x.hex"],
             "",
@@ -142,4 +157,79 @@ fn bad_input_exits_2_with_one_line() {
         assert!(!err.contains("panicked"), "{args:?}: {err}");
         assert!(out.stdout.is_empty(), "{args:?}");
     }
+}
+
+#[test]
+fn convert_as_tapd_computes() {
+    // spec §7.6: 10 000 units at {67 918 900 000, 2} = 1 472 344 msat, at either units scale.
+    for units in ["10000", "10000000:3"] {
+        let out = lnedge(
+            &[
+                "rfq",
+                "convert",
+                "--rate",
+                "67918900000:2",
+                "--units",
+                units,
+                "--json",
+            ],
+            "",
+        );
+        assert!(out.status.success(), "{}", stderr(&out));
+        let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        assert_eq!(json["msat"], 1_472_344);
+    }
+    // 123 456 789 msat at {50 702 000 000 000, 6}: coefficient 62 595 061 158 at scale 6.
+    let out = lnedge(
+        &[
+            "rfq",
+            "convert",
+            "--rate",
+            "50702000000000:6",
+            "--msat",
+            "123456789",
+        ],
+        "",
+    );
+    assert_eq!(
+        stdout(&out),
+        "123456789 msat = 62595 units (exact 62595.061158 = {62595061158, 6}) at 50702000.000000 units/BTC\n"
+    );
+}
+
+#[test]
+fn convert_bad_input_exits_2() {
+    for (args, expect) in [
+        (
+            vec!["--rate", "1:0", "--units", "1000000000"],
+            "overflows u64",
+        ),
+        (
+            vec!["--rate", "1:19", "--msat", "5"],
+            "scale 19 is above the maximum of 18",
+        ),
+        (
+            vec!["--rate", "abc", "--msat", "5"],
+            "expected COEFFICIENT:SCALE",
+        ),
+        (
+            vec!["--rate", "5:x", "--msat", "5"],
+            "scale \"x\" is not a number",
+        ),
+        (vec!["--rate", "0:0", "--msat", "1"], "--rate 0:0"),
+        (
+            vec!["--rate", "1:0", "--units", "1.5"],
+            "is not an unsigned integer",
+        ),
+    ] {
+        let mut full = vec!["rfq", "convert"];
+        full.extend(args.iter().copied());
+        let out = lnedge(&full, "");
+        assert_eq!(out.status.code(), Some(2), "{args:?}");
+        let err = stderr(&out);
+        assert!(err.contains(expect), "{args:?}: {err}");
+        assert_eq!(err.lines().count(), 1, "{args:?}: {err}");
+    }
+    let missing = lnedge(&["rfq", "convert", "--rate", "1:0"], "");
+    assert_eq!(missing.status.code(), Some(2));
 }

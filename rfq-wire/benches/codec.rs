@@ -79,7 +79,8 @@ fn rfq(c: &mut Criterion) {
 
 fn ldk_baseline(c: &mut Criterion) {
     let bytes = update_add_htlc_bytes();
-    let msg = UpdateAddHTLC::read_from_fixed_length_buffer(&mut &bytes[..]).expect("valid update_add_htlc");
+    let msg = UpdateAddHTLC::read_from_fixed_length_buffer(&mut &bytes[..])
+        .expect("valid update_add_htlc");
     assert_eq!(msg.encode(), bytes, "the baseline message round-trips");
     let mut group = c.benchmark_group("ldk/update_add_htlc");
     group.throughput(Throughput::Bytes(bytes.len() as u64));

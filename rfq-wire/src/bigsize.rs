@@ -43,9 +43,21 @@ pub fn read(input: &[u8], offset: usize) -> Result<(u64, usize), DecodeError> {
     };
     let (&first, rest) = input.split_first().ok_or_else(|| truncated(1))?;
     let (value, width, min) = match first {
-        0xfd => (read_be(rest, 2).ok_or_else(|| truncated(3 - input.len()))?, 3, 0xfd),
-        0xfe => (read_be(rest, 4).ok_or_else(|| truncated(5 - input.len()))?, 5, 0x1_0000),
-        0xff => (read_be(rest, 8).ok_or_else(|| truncated(9 - input.len()))?, 9, 0x1_0000_0000),
+        0xfd => (
+            read_be(rest, 2).ok_or_else(|| truncated(3 - input.len()))?,
+            3,
+            0xfd,
+        ),
+        0xfe => (
+            read_be(rest, 4).ok_or_else(|| truncated(5 - input.len()))?,
+            5,
+            0x1_0000,
+        ),
+        0xff => (
+            read_be(rest, 8).ok_or_else(|| truncated(9 - input.len()))?,
+            9,
+            0x1_0000_0000,
+        ),
         small => return Ok((u64::from(small), 1)),
     };
     if value < min {
@@ -80,7 +92,11 @@ mod tests {
             write(&mut out, value);
             assert_eq!(out, bytes, "encode {value}");
             assert_eq!(len(value), bytes.len());
-            assert_eq!(read(bytes, 0).unwrap(), (value, bytes.len()), "decode {value}");
+            assert_eq!(
+                read(bytes, 0).unwrap(),
+                (value, bytes.len()),
+                "decode {value}"
+            );
         }
     }
 

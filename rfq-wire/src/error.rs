@@ -47,7 +47,9 @@ pub enum DecodeError {
         tlv: u64,
     },
     /// A FixedPoint coefficient does not fit in 128 bits.
-    #[error("TLV {tlv}: fixed-point coefficient is {bytes} significant bytes, wider than 128 bits")]
+    #[error(
+        "TLV {tlv}: fixed-point coefficient is {bytes} significant bytes, wider than 128 bits"
+    )]
     CoefficientTooWide {
         /// The record type.
         tlv: u64,
@@ -163,7 +165,9 @@ pub enum ValidationError {
         expiry: u64,
     },
     /// Not exactly one of the two given specifier records is present.
-    #[error("exactly one of TLV {id_tlv} (asset id) and TLV {key_tlv} (group key) must be present")]
+    #[error(
+        "exactly one of TLV {id_tlv} (asset id) and TLV {key_tlv} (group key) must be present"
+    )]
     AmbiguousSpecifier {
         /// Asset id record type.
         id_tlv: u64,

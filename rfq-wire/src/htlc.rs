@@ -39,7 +39,11 @@ pub struct AssetBalance {
     /// Nested TLV 1: asset units.
     pub amount: u64,
     /// Unknown nested records, kept.
-    #[serde(default, skip_serializing_if = "ExtraRecords::is_empty", with = "extras_json")]
+    #[serde(
+        default,
+        skip_serializing_if = "ExtraRecords::is_empty",
+        with = "extras_json"
+    )]
     pub extra: ExtraRecords,
 }
 
@@ -60,7 +64,11 @@ pub struct HtlcRecords {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub noop_add: Option<bool>,
     /// Other custom records, kept.
-    #[serde(default, skip_serializing_if = "ExtraRecords::is_empty", with = "extras_json")]
+    #[serde(
+        default,
+        skip_serializing_if = "ExtraRecords::is_empty",
+        with = "extras_json"
+    )]
     pub extra: ExtraRecords,
 }
 
@@ -132,7 +140,11 @@ impl HtlcRecords {
         if let Some(ids) = &self.available_rfq_ids {
             let out = w.at(tlv::AVAILABLE_RFQ_IDS);
             let count = ids.len() as u64;
-            write_header(out, tlv::AVAILABLE_RFQ_IDS, bigsize::len(count) + 32 * ids.len());
+            write_header(
+                out,
+                tlv::AVAILABLE_RFQ_IDS,
+                bigsize::len(count) + 32 * ids.len(),
+            );
             bigsize::write(out, count);
             for id in ids {
                 out.extend_from_slice(&id.0);
@@ -276,9 +288,8 @@ mod extras_json {
             .into_iter()
             .chain(tlv::ALL)
             .collect::<Vec<_>>();
-        ExtraRecords::from_records(records, &known).map_err(|e: JsonFormError| {
-            serde::de::Error::custom(e.to_string())
-        })
+        ExtraRecords::from_records(records, &known)
+            .map_err(|e: JsonFormError| serde::de::Error::custom(e.to_string()))
     }
 }
 

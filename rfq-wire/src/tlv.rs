@@ -266,7 +266,11 @@ pub(crate) mod field {
     }
 
     /// Returns the field or a `MissingField` error.
-    pub(crate) fn required<T>(v: Option<T>, tlv: u64, name: &'static str) -> Result<T, DecodeError> {
+    pub(crate) fn required<T>(
+        v: Option<T>,
+        tlv: u64,
+        name: &'static str,
+    ) -> Result<T, DecodeError> {
         v.ok_or(DecodeError::MissingField { tlv, name })
     }
 }
@@ -315,7 +319,10 @@ mod tests {
                 offset: 2
             })
         );
-        assert!(matches!(records(&[0x02]), Err(DecodeError::Truncated { .. })));
+        assert!(matches!(
+            records(&[0x02]),
+            Err(DecodeError::Truncated { .. })
+        ));
         // A length as large as u64::MAX must not overflow anything.
         let mut huge = vec![0x02, 0xff];
         huge.extend_from_slice(&[0xff; 8]);
@@ -325,9 +332,18 @@ mod tests {
     #[test]
     fn writer_merges_extras_and_known_wins() {
         let extras = ExtraRecords(vec![
-            ExtraRecord { tlv: 1, value: vec![9] },
-            ExtraRecord { tlv: 2, value: vec![8] },
-            ExtraRecord { tlv: 99, value: vec![] },
+            ExtraRecord {
+                tlv: 1,
+                value: vec![9],
+            },
+            ExtraRecord {
+                tlv: 2,
+                value: vec![8],
+            },
+            ExtraRecord {
+                tlv: 99,
+                value: vec![],
+            },
         ]);
         let mut out = Vec::new();
         let mut w = StreamWriter::new(&mut out, &extras);

@@ -2,8 +2,8 @@
 
 use rfq_wire::{
     AssetId, AssetSpecifier, BuyRequest, DecodeError, ExecutionPolicy, FixedPoint, LengthRule,
-    Metadata, QuoteAccept, QuoteReject, QuoteRequest, RfqId, RfqMessage, SellRequest,
-    TransferType, ValidationError,
+    Metadata, QuoteAccept, QuoteReject, QuoteRequest, RfqId, RfqMessage, SellRequest, TransferType,
+    ValidationError,
 };
 
 fn hex(s: &str) -> Vec<u8> {
@@ -215,7 +215,12 @@ fn metadata_limit() {
     max.extend_from_slice(&[0x1b, 0xfd, 0x80, 0x00]);
     max.extend(std::iter::repeat_n(b'x', 32_768));
     assert_eq!(
-        QuoteRequest::decode(&max).unwrap().metadata.unwrap().0.len(),
+        QuoteRequest::decode(&max)
+            .unwrap()
+            .metadata
+            .unwrap()
+            .0
+            .len(),
         32_768
     );
 }
@@ -234,7 +239,10 @@ fn unknown_records_survive_both_parities() {
     assert_eq!(types, [7, 200]);
     assert_eq!(m.encode(), with_extra);
     let json = serde_json::to_string(&m).unwrap();
-    assert!(json.contains(r#""extra_records":[{"type":7,"value":"beef"}"#), "{json}");
+    assert!(
+        json.contains(r#""extra_records":[{"type":7,"value":"beef"}"#),
+        "{json}"
+    );
     assert_eq!(serde_json::from_str::<QuoteAccept>(&json).unwrap(), m);
 }
 
@@ -347,10 +355,7 @@ fn validation_names_the_rule() {
     assert!(accept.validate(1_767_225_599).is_ok());
     let mut zero = accept.clone();
     zero.out_asset_rate = FixedPoint::new(0, 3);
-    assert_eq!(
-        zero.validate(0),
-        Err(ValidationError::ZeroRate { tlv: 10 })
-    );
+    assert_eq!(zero.validate(0), Err(ValidationError::ZeroRate { tlv: 10 }));
     assert_eq!(
         accept.validate(1_767_225_600),
         Err(ValidationError::Expired {
@@ -382,5 +387,8 @@ fn json_input_errors_are_specific() {
     }
     let bad_id = r#"{"kind":"reject","id":"aa","code":0,"message":""}"#;
     let err = serde_json::from_str::<RfqMessage>(bad_id).unwrap_err();
-    assert!(err.to_string().contains("id: expected 64 hex characters"), "{err}");
+    assert!(
+        err.to_string().contains("id: expected 64 hex characters"),
+        "{err}"
+    );
 }

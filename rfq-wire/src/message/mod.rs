@@ -5,18 +5,20 @@ mod accept;
 mod reject;
 mod request;
 
-pub use accept::{tlv as accept_tlv, BuyAccept, QuoteAccept, QuoteSignature, SellAccept, ACCEPT_TYPE};
+pub use accept::{
+    tlv as accept_tlv, BuyAccept, QuoteAccept, QuoteSignature, SellAccept, ACCEPT_TYPE,
+};
 pub use reject::{tlv as reject_tlv, QuoteReject, REJECT_TYPE};
 pub use request::{
     tlv as request_tlv, BuyRequest, QuoteRequest, SellRequest, TypedRequest, MAX_METADATA_LEN,
     REQUEST_TYPE,
 };
 
-use bitcoin::hex::FromHex;
 use crate::error::{DecodeError, JsonFormError};
 use crate::fixed_point::FixedPoint;
 use crate::id::{RfqId, Scid};
 use crate::tlv::{field, Record, StreamWriter, TlvReader};
+use bitcoin::hex::FromHex;
 use serde::{Deserialize, Serialize};
 
 /// The only data version this crate speaks (tapd v0.5 to v0.8+).
@@ -25,6 +27,9 @@ pub const DATA_VERSION: u8 = 1;
 /// Any RFQ message. Its JSON form is the message's own, tagged with `"kind"` (`request`, `accept`, `reject`).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
+// A request is a few hundred bytes; messages are short-lived values decoded once per custom
+// message, so boxing would only add an allocation per message.
+#[allow(clippy::large_enum_variant)]
 pub enum RfqMessage {
     /// Type 52884.
     Request(QuoteRequest),
@@ -70,13 +75,14 @@ impl RfqMessage {
 
     /// Decodes a full BOLT 1 payload: 2-byte big-endian type, then the data.
     pub fn decode_payload(payload: &[u8]) -> Result<Self, DecodeError> {
-        let (ty, data) = payload
-            .split_first_chunk::<2>()
-            .ok_or_else(|| DecodeError::Truncated {
-                what: "message type",
-                needed: 2 - payload.len(),
-                offset: 0,
-            })?;
+        let (ty, data) =
+            payload
+                .split_first_chunk::<2>()
+                .ok_or_else(|| DecodeError::Truncated {
+                    what: "message type",
+                    needed: 2 - payload.len(),
+                    offset: 0,
+                })?;
         Self::decode_data(u16::from_be_bytes(*ty), data)
     }
 
@@ -199,8 +205,7 @@ impl From<Scid> for ScidJson {
 pub(crate) fn scid_json_check(id: RfqId, given: Option<&ScidJson>) -> Result<(), JsonFormError> {
     let Some(given) = given else { return Ok(()) };
     let derived = id.scid();
-    if given.value != derived.0 || (!given.short.is_empty() && given.short != derived.to_string())
-    {
+    if given.value != derived.0 || (!given.short.is_empty() && given.short != derived.to_string()) {
         return Err(JsonFormError::ScidMismatch {
             given: given.value,
             derived: derived.0,

@@ -1,0 +1,680 @@
+//! [`PostgresQuoteStore`]: the backend that several node workers share (its documentation
+//! explains connections, sharing and durability).
+
+use super::row::{self, from_i64, to_i64, QuoteRow, SCHEMA_VERSION};
+use super::{
+    decide, sum_msat, unix_now, BoxFuture, InFlightHtlc, QuoteStore, Reservation, StoreError,
+};
+use crate::quote::{CircuitKey, StoredQuote};
+use rfq_wire::RfqId;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use tokio::sync::{Mutex, MutexGuard};
+use tokio_postgres::error::SqlState;
+use tokio_postgres::{Client, Config, GenericClient, NoTls, Statement};
+
+const BACKEND: &str = "postgres";
+
+/// The advisory lock taken while creating the schema ("lnedge" + 1).
+const SCHEMA_LOCK: i64 = 0x6c6e_6564_6765_0001;
+
+/// How many times a transaction that lost a deadlock or serialisation race is retried.
+const MAX_ATTEMPTS: usize = 8;
+
+const SCHEMA_V1: &str = "
+CREATE TABLE IF NOT EXISTS rfq_quotes (
+    id BYTEA NOT NULL CONSTRAINT rfq_quotes_pkey PRIMARY KEY,
+    scid BIGINT NOT NULL CONSTRAINT rfq_quotes_scid_key UNIQUE,
+    peer BYTEA NOT NULL,
+    kind SMALLINT NOT NULL,
+    asset BYTEA NOT NULL,
+    rate_coefficient BYTEA NOT NULL,
+    rate_scale SMALLINT NOT NULL,
+    expiry BIGINT NOT NULL,
+    max_amount BIGINT NOT NULL,
+    min_amount BIGINT,
+    request BYTEA NOT NULL,
+    accept BYTEA NOT NULL,
+    created_at BIGINT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS rfq_quotes_expiry ON rfq_quotes (expiry);
+CREATE TABLE IF NOT EXISTS rfq_in_flight (
+    channel BYTEA NOT NULL,
+    htlc_id BIGINT NOT NULL,
+    quote_id BYTEA NOT NULL REFERENCES rfq_quotes (id) ON DELETE CASCADE,
+    msat BIGINT NOT NULL,
+    CONSTRAINT rfq_in_flight_pkey PRIMARY KEY (channel, htlc_id)
+);
+CREATE INDEX IF NOT EXISTS rfq_in_flight_quote ON rfq_in_flight (quote_id);
+CREATE TABLE IF NOT EXISTS rfq_seen_requests (
+    peer BYTEA NOT NULL,
+    id BYTEA NOT NULL,
+    noted_at BIGINT NOT NULL,
+    PRIMARY KEY (peer, id)
+);
+CREATE INDEX IF NOT EXISTS rfq_seen_requests_noted_at ON rfq_seen_requests (noted_at);
+";
+
+const QUOTE_COLUMNS: &str = "id, scid, peer, kind, asset, rate_coefficient, rate_scale, expiry, \
+                             max_amount, min_amount, request, accept, created_at";
+
+/// How a [`PostgresQuoteStore`] connects.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PostgresOptions {
+    /// Connections the store keeps (at least 1).
+    pub pool_size: usize,
+    /// The schema to keep the tables in, created if missing; `None` uses the connection's
+    /// default `search_path` (normally `public`). Lower-case ASCII letters, digits and `_`,
+    /// not starting with a digit, at most 63 bytes.
+    pub schema: Option<String>,
+}
+
+impl Default for PostgresOptions {
+    fn default() -> Self {
+        PostgresOptions {
+            pool_size: 4,
+            schema: None,
+        }
+    }
+}
+
+/// Quotes in a PostgreSQL database that several workers may share.
+///
+/// Connects without TLS (`NoTls`): use a loopback or otherwise protected network. Must be used
+/// inside a tokio runtime, which drives its connections.
+///
+/// # Connections
+///
+/// A store keeps a small fixed pool of connections ([`PostgresOptions::pool_size`], default
+/// 4), each behind an async mutex: an operation takes a free connection (or waits for one), so
+/// a transaction has its connection to itself, while independent operations of one worker
+/// still run in parallel on the server. A connection that the server closed is replaced on its
+/// next use. Statements are prepared once per connection.
+///
+/// # Sharing one database
+///
+/// Every worker opens its own store on the same database (and, optionally, schema). Inserts,
+/// removals and request-id notes are single statements, made safe by primary keys and
+/// `ON CONFLICT`. [`QuoteStore::reserve_in_flight`] runs in a transaction that first locks the
+/// quote's row with `SELECT … FOR UPDATE`, so reservations against one quote are serialised
+/// across all workers while other quotes proceed; removing a quote locks the same row, and its
+/// in-flight rows go with it (`ON DELETE CASCADE`). Deadlocks and serialisation failures are
+/// retried.
+///
+/// # Durability
+///
+/// Each session sets `synchronous_commit = on`, so a write returns only once its commit is
+/// flushed to the server's WAL (and to synchronous standbys, if any are configured), whatever
+/// the database's default.
+///
+/// # Schema
+///
+/// Created on connect with `CREATE TABLE IF NOT EXISTS` under a transaction-scoped advisory
+/// lock (so workers starting together do not race), and versioned in `rfq_store_meta`. `u64`
+/// values are stored in `BIGINT` columns by bit-cast (see the [store module](crate::store)).
+pub struct PostgresQuoteStore {
+    config: Config,
+    schema: Option<String>,
+    slots: Vec<Mutex<Option<Conn>>>,
+    next: AtomicUsize,
+}
+
+impl std::fmt::Debug for PostgresQuoteStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PostgresQuoteStore")
+            .field("schema", &self.schema)
+            .field("pool_size", &self.slots.len())
+            .finish_non_exhaustive()
+    }
+}
+
+/// One connection with its prepared statements.
+struct Conn {
+    client: Client,
+    st: Statements,
+}
+
+struct Statements {
+    insert_quote: Statement,
+    quote_by_id: Statement,
+    quote_by_scid: Statement,
+    all_quotes: Statement,
+    delete_quote: Statement,
+    note_request: Statement,
+    lock_quote: Statement,
+    circuit_msat: Statement,
+    quote_msats: Statement,
+    insert_in_flight: Statement,
+    release: Statement,
+    all_in_flight: Statement,
+}
+
+impl Statements {
+    async fn prepare(client: &Client) -> Result<Self, tokio_postgres::Error> {
+        Ok(Statements {
+            insert_quote: client
+                .prepare(&format!(
+                    "INSERT INTO rfq_quotes ({QUOTE_COLUMNS}) \
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)"
+                ))
+                .await?,
+            quote_by_id: client
+                .prepare(&format!(
+                    "SELECT {QUOTE_COLUMNS} FROM rfq_quotes WHERE id = $1"
+                ))
+                .await?,
+            quote_by_scid: client
+                .prepare(&format!(
+                    "SELECT {QUOTE_COLUMNS} FROM rfq_quotes WHERE scid = $1"
+                ))
+                .await?,
+            all_quotes: client
+                .prepare(&format!("SELECT {QUOTE_COLUMNS} FROM rfq_quotes"))
+                .await?,
+            delete_quote: client
+                .prepare("DELETE FROM rfq_quotes WHERE id = $1")
+                .await?,
+            note_request: client
+                .prepare(
+                    "INSERT INTO rfq_seen_requests (peer, id, noted_at) VALUES ($1, $2, $3) \
+                     ON CONFLICT (peer, id) DO NOTHING",
+                )
+                .await?,
+            lock_quote: client
+                .prepare("SELECT 1 FROM rfq_quotes WHERE id = $1 FOR UPDATE")
+                .await?,
+            circuit_msat: client
+                .prepare("SELECT msat FROM rfq_in_flight WHERE channel = $1 AND htlc_id = $2")
+                .await?,
+            quote_msats: client
+                .prepare("SELECT msat FROM rfq_in_flight WHERE quote_id = $1")
+                .await?,
+            insert_in_flight: client
+                .prepare(
+                    "INSERT INTO rfq_in_flight (channel, htlc_id, quote_id, msat) \
+                     VALUES ($1, $2, $3, $4)",
+                )
+                .await?,
+            release: client
+                .prepare(
+                    "DELETE FROM rfq_in_flight WHERE channel = $1 AND htlc_id = $2 RETURNING msat",
+                )
+                .await?,
+            all_in_flight: client
+                .prepare("SELECT channel, htlc_id, quote_id, msat FROM rfq_in_flight")
+                .await?,
+        })
+    }
+}
+
+fn pg(e: tokio_postgres::Error) -> StoreError {
+    StoreError::backend(BACKEND, e)
+}
+
+/// Whether a failed transaction should simply be run again.
+fn retryable(e: &tokio_postgres::Error) -> bool {
+    let code = e.code();
+    code == Some(&SqlState::T_R_SERIALIZATION_FAILURE)
+        || code == Some(&SqlState::T_R_DEADLOCK_DETECTED)
+}
+
+fn valid_schema_name(name: &str) -> bool {
+    let mut chars = name.chars();
+    name.len() <= 63
+        && chars
+            .next()
+            .is_some_and(|c| c.is_ascii_lowercase() || c == '_')
+        && chars.all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
+}
+
+impl PostgresQuoteStore {
+    /// Connects to `url` (`postgres://user@host:port/db`, or key=value form) with the default
+    /// [`PostgresOptions`], creating the schema if needed.
+    pub async fn connect(url: &str) -> Result<Self, StoreError> {
+        Self::connect_with(url, PostgresOptions::default()).await
+    }
+
+    /// Connects to `url` with `options`, creating the schema (and the PostgreSQL schema named
+    /// in `options`) if needed. Opens one connection now, the others on first use.
+    pub async fn connect_with(url: &str, options: PostgresOptions) -> Result<Self, StoreError> {
+        if options.pool_size == 0 {
+            return Err(StoreError::InvalidConfig {
+                reason: "pool_size must be at least 1",
+            });
+        }
+        if let Some(schema) = &options.schema {
+            if !valid_schema_name(schema) {
+                return Err(StoreError::InvalidConfig {
+                    reason: "schema must be lower-case ASCII letters, digits and '_'",
+                });
+            }
+        }
+        let config: Config = url.parse().map_err(pg)?;
+        let store = PostgresQuoteStore {
+            config,
+            schema: options.schema,
+            slots: (0..options.pool_size).map(|_| Mutex::new(None)).collect(),
+            next: AtomicUsize::new(0),
+        };
+        let client = store.open_client().await?;
+        store.ensure_schema(&client).await?;
+        let st = Statements::prepare(&client).await.map_err(pg)?;
+        *store.slots[0].lock().await = Some(Conn { client, st });
+        Ok(store)
+    }
+
+    /// A new session: connected, its connection driven by a spawned task, search path and
+    /// durability set.
+    async fn open_client(&self) -> Result<Client, StoreError> {
+        let (client, connection) = self.config.connect(NoTls).await.map_err(pg)?;
+        tokio::spawn(async move {
+            // Ends when the client is dropped or the server goes away; the client then reports
+            // itself closed and the slot reconnects on next use.
+            let _ = connection.await;
+        });
+        let mut setup = String::from("SET synchronous_commit TO on;");
+        if let Some(schema) = &self.schema {
+            // Validated in `connect_with`: a plain identifier.
+            setup.push_str(&format!("SET search_path TO {schema};"));
+        }
+        client.batch_execute(&setup).await.map_err(pg)?;
+        Ok(client)
+    }
+
+    async fn ensure_schema(&self, client: &Client) -> Result<(), StoreError> {
+        let mut sql = format!("BEGIN; SELECT pg_advisory_xact_lock({SCHEMA_LOCK});");
+        if let Some(schema) = &self.schema {
+            sql.push_str(&format!("CREATE SCHEMA IF NOT EXISTS {schema};"));
+        }
+        sql.push_str(
+            "CREATE TABLE IF NOT EXISTS rfq_store_meta (
+                name TEXT NOT NULL PRIMARY KEY,
+                value BIGINT NOT NULL
+            );",
+        );
+        client.batch_execute(&sql).await.map_err(pg)?;
+        let result = async {
+            let found: Option<i64> = client
+                .query_opt(
+                    "SELECT value FROM rfq_store_meta WHERE name = 'schema_version'",
+                    &[],
+                )
+                .await
+                .map_err(pg)?
+                .map(|r| r.try_get(0))
+                .transpose()
+                .map_err(pg)?;
+            if let Some(found) = found.filter(|v| *v > SCHEMA_VERSION) {
+                return Err(StoreError::SchemaTooNew {
+                    found,
+                    supported: SCHEMA_VERSION,
+                });
+            }
+            client.batch_execute(SCHEMA_V1).await.map_err(pg)?;
+            client
+                .execute(
+                    "INSERT INTO rfq_store_meta (name, value) VALUES ('schema_version', $1) \
+                     ON CONFLICT (name) DO NOTHING",
+                    &[&SCHEMA_VERSION],
+                )
+                .await
+                .map_err(pg)?;
+            Ok(())
+        }
+        .await;
+        let end = if result.is_ok() { "COMMIT" } else { "ROLLBACK" };
+        client.batch_execute(end).await.map_err(pg)?;
+        result
+    }
+
+    /// Takes a connection: a free one if any, else waits for one; reconnects a closed one.
+    async fn conn(&self) -> Result<tokio::sync::MappedMutexGuard<'_, Conn>, StoreError> {
+        let n = self.slots.len();
+        let start = self.next.fetch_add(1, Ordering::Relaxed) % n;
+        let free = (0..n).find_map(|i| self.slots[(start + i) % n].try_lock().ok());
+        let mut guard = match free {
+            Some(guard) => guard,
+            None => self.slots[start].lock().await,
+        };
+        if guard.as_ref().is_none_or(|c| c.client.is_closed()) {
+            let client = self.open_client().await?;
+            let st = Statements::prepare(&client).await.map_err(pg)?;
+            *guard = Some(Conn { client, st });
+        }
+        Ok(MutexGuard::map(guard, |slot| {
+            slot.as_mut().expect("the slot was filled just above")
+        }))
+    }
+}
+
+fn quote_row(r: &tokio_postgres::Row) -> Result<QuoteRow, StoreError> {
+    let get = |i| -> Result<Vec<u8>, StoreError> { r.try_get(i).map_err(pg) };
+    let int = |i| -> Result<i64, StoreError> { r.try_get(i).map_err(pg) };
+    Ok(QuoteRow {
+        id: get(0)?,
+        scid: int(1)?,
+        peer: get(2)?,
+        kind: r.try_get(3).map_err(pg)?,
+        asset: get(4)?,
+        rate_coefficient: get(5)?,
+        rate_scale: r.try_get(6).map_err(pg)?,
+        expiry: int(7)?,
+        max_amount: int(8)?,
+        min_amount: r.try_get(9).map_err(pg)?,
+        request: get(10)?,
+        accept: get(11)?,
+        created_at: int(12)?,
+    })
+}
+
+async fn in_flight_msat(
+    client: &impl GenericClient,
+    st: &Statements,
+    quote_id: &[u8],
+) -> Result<u128, tokio_postgres::Error> {
+    let rows = client.query(&st.quote_msats, &[&quote_id]).await?;
+    let mut values = Vec::with_capacity(rows.len());
+    for r in rows {
+        values.push(from_i64(r.try_get(0)?));
+    }
+    Ok(sum_msat(values))
+}
+
+/// One attempt at a reservation; `Ok(None)` means "lost a race, run again".
+async fn try_reserve(
+    conn: &mut Conn,
+    quote_id: &[u8],
+    channel: &[u8],
+    htlc_id: i64,
+    msat: u64,
+    max_msat: u64,
+) -> Result<Option<Reservation>, tokio_postgres::Error> {
+    let st = &conn.st;
+    let tx = conn.client.transaction().await?;
+    if tx.query_opt(&st.lock_quote, &[&quote_id]).await?.is_none() {
+        tx.rollback().await?;
+        return Ok(Some(Reservation::UnknownQuote));
+    }
+    if let Some(row) = tx
+        .query_opt(&st.circuit_msat, &[&channel, &htlc_id])
+        .await?
+    {
+        let existing: i64 = row.try_get(0)?;
+        tx.rollback().await?;
+        return Ok(Some(Reservation::AlreadyReserved(from_i64(existing))));
+    }
+    let in_flight = in_flight_msat(&tx, st, quote_id).await?;
+    let total_in_flight = match decide(in_flight, msat, max_msat) {
+        Ok(total) => total,
+        Err(refusal) => {
+            tx.rollback().await?;
+            return Ok(Some(refusal));
+        }
+    };
+    let inserted = tx
+        .execute(
+            &st.insert_in_flight,
+            &[&channel, &htlc_id, &quote_id, &to_i64(msat)],
+        )
+        .await;
+    match inserted {
+        Ok(_) => {}
+        // The same circuit was reserved concurrently against another quote (whose row we do
+        // not hold): run again and report it as already reserved.
+        Err(e) if e.code() == Some(&SqlState::UNIQUE_VIOLATION) => {
+            tx.rollback().await?;
+            return Ok(None);
+        }
+        Err(e) => return Err(e),
+    }
+    tx.commit().await?;
+    Ok(Some(Reservation::Reserved { total_in_flight }))
+}
+
+impl QuoteStore for PostgresQuoteStore {
+    fn insert_quote<'a>(&'a self, quote: &'a StoredQuote) -> BoxFuture<'a, Result<(), StoreError>> {
+        Box::pin(async move {
+            let row = QuoteRow::from_quote(quote);
+            let conn = self.conn().await?;
+            let result = conn
+                .client
+                .execute(
+                    &conn.st.insert_quote,
+                    &[
+                        &row.id,
+                        &row.scid,
+                        &row.peer,
+                        &row.kind,
+                        &row.asset,
+                        &row.rate_coefficient,
+                        &row.rate_scale,
+                        &row.expiry,
+                        &row.max_amount,
+                        &row.min_amount,
+                        &row.request,
+                        &row.accept,
+                        &row.created_at,
+                    ],
+                )
+                .await;
+            match result {
+                Ok(_) => Ok(()),
+                Err(e) if e.code() == Some(&SqlState::UNIQUE_VIOLATION) => {
+                    match e.as_db_error().and_then(|d| d.constraint()) {
+                        Some("rfq_quotes_pkey") => Err(StoreError::DuplicateId { id: quote.id }),
+                        Some("rfq_quotes_scid_key") => {
+                            Err(StoreError::DuplicateScid { scid: quote.scid() })
+                        }
+                        _ => Err(pg(e)),
+                    }
+                }
+                Err(e) => Err(pg(e)),
+            }
+        })
+    }
+
+    fn get_quote(&self, id: RfqId) -> BoxFuture<'_, Result<Option<StoredQuote>, StoreError>> {
+        Box::pin(async move {
+            let conn = self.conn().await?;
+            let row = conn
+                .client
+                .query_opt(&conn.st.quote_by_id, &[&id.0.as_slice()])
+                .await
+                .map_err(pg)?;
+            row.map(|r| quote_row(&r)?.into_quote()).transpose()
+        })
+    }
+
+    fn get_quote_by_scid(
+        &self,
+        scid: u64,
+    ) -> BoxFuture<'_, Result<Option<StoredQuote>, StoreError>> {
+        Box::pin(async move {
+            let conn = self.conn().await?;
+            let row = conn
+                .client
+                .query_opt(&conn.st.quote_by_scid, &[&to_i64(scid)])
+                .await
+                .map_err(pg)?;
+            row.map(|r| quote_row(&r)?.into_quote()).transpose()
+        })
+    }
+
+    fn list_quotes(&self) -> BoxFuture<'_, Result<Vec<StoredQuote>, StoreError>> {
+        Box::pin(async move {
+            let conn = self.conn().await?;
+            let rows = conn
+                .client
+                .query(&conn.st.all_quotes, &[])
+                .await
+                .map_err(pg)?;
+            drop(conn);
+            let mut quotes = rows
+                .iter()
+                .map(|r| quote_row(r)?.into_quote())
+                .collect::<Result<Vec<_>, _>>()?;
+            quotes.sort_by_key(|q| (q.created_at, q.id));
+            Ok(quotes)
+        })
+    }
+
+    fn remove_quote(&self, id: RfqId) -> BoxFuture<'_, Result<bool, StoreError>> {
+        Box::pin(async move {
+            let conn = self.conn().await?;
+            // Its in-flight rows go by ON DELETE CASCADE.
+            let removed = conn
+                .client
+                .execute(&conn.st.delete_quote, &[&id.0.as_slice()])
+                .await
+                .map_err(pg)?;
+            Ok(removed > 0)
+        })
+    }
+
+    fn remove_expired(&self, now: u64) -> BoxFuture<'_, Result<Vec<RfqId>, StoreError>> {
+        Box::pin(async move {
+            let sql = format!(
+                "DELETE FROM rfq_quotes WHERE {} RETURNING id",
+                row::u64_below("expiry", "$1", now)
+            );
+            let conn = self.conn().await?;
+            let mut attempt = 0;
+            let rows = loop {
+                attempt += 1;
+                match conn.client.query(&sql, &[&to_i64(now)]).await {
+                    Ok(rows) => break rows,
+                    Err(e) if retryable(&e) && attempt < MAX_ATTEMPTS => continue,
+                    Err(e) if retryable(&e) => return Err(StoreError::Contended),
+                    Err(e) => return Err(pg(e)),
+                }
+            };
+            drop(conn);
+            let mut ids = rows
+                .iter()
+                .map(|r| row::rfq_id("id", &r.try_get::<_, Vec<u8>>(0).map_err(pg)?))
+                .collect::<Result<Vec<_>, _>>()?;
+            ids.sort();
+            Ok(ids)
+        })
+    }
+
+    fn note_request_id(
+        &self,
+        peer: [u8; 33],
+        id: RfqId,
+    ) -> BoxFuture<'_, Result<bool, StoreError>> {
+        Box::pin(async move {
+            let conn = self.conn().await?;
+            let added = conn
+                .client
+                .execute(
+                    &conn.st.note_request,
+                    &[&peer.as_slice(), &id.0.as_slice(), &to_i64(unix_now())],
+                )
+                .await
+                .map_err(pg)?;
+            Ok(added == 1)
+        })
+    }
+
+    fn forget_request_ids(&self, noted_before: u64) -> BoxFuture<'_, Result<u64, StoreError>> {
+        Box::pin(async move {
+            let sql = format!(
+                "DELETE FROM rfq_seen_requests WHERE {}",
+                row::u64_below("noted_at", "$1", noted_before)
+            );
+            let conn = self.conn().await?;
+            conn.client
+                .execute(&sql, &[&to_i64(noted_before)])
+                .await
+                .map_err(pg)
+        })
+    }
+
+    fn reserve_in_flight(
+        &self,
+        quote_id: RfqId,
+        circuit: CircuitKey,
+        msat: u64,
+        max_msat: u64,
+    ) -> BoxFuture<'_, Result<Reservation, StoreError>> {
+        Box::pin(async move {
+            let mut conn = self.conn().await?;
+            let htlc_id = to_i64(circuit.htlc_id);
+            let mut attempt = 0;
+            loop {
+                attempt += 1;
+                let result = try_reserve(
+                    &mut conn,
+                    quote_id.0.as_slice(),
+                    circuit.channel.as_slice(),
+                    htlc_id,
+                    msat,
+                    max_msat,
+                )
+                .await;
+                match result {
+                    Ok(Some(reservation)) => return Ok(reservation),
+                    Ok(None) if attempt < MAX_ATTEMPTS => continue,
+                    Err(e) if retryable(&e) && attempt < MAX_ATTEMPTS => continue,
+                    Ok(None) => return Err(StoreError::Contended),
+                    Err(e) if retryable(&e) => return Err(StoreError::Contended),
+                    Err(e) => return Err(pg(e)),
+                }
+            }
+        })
+    }
+
+    fn release_in_flight(
+        &self,
+        circuit: CircuitKey,
+    ) -> BoxFuture<'_, Result<Option<u64>, StoreError>> {
+        Box::pin(async move {
+            let conn = self.conn().await?;
+            let row = conn
+                .client
+                .query_opt(
+                    &conn.st.release,
+                    &[&circuit.channel.as_slice(), &to_i64(circuit.htlc_id)],
+                )
+                .await
+                .map_err(pg)?;
+            row.map(|r| r.try_get::<_, i64>(0).map(from_i64))
+                .transpose()
+                .map_err(pg)
+        })
+    }
+
+    fn in_flight_total(&self, quote_id: RfqId) -> BoxFuture<'_, Result<u64, StoreError>> {
+        Box::pin(async move {
+            let conn = self.conn().await?;
+            let total = in_flight_msat(&conn.client, &conn.st, quote_id.0.as_slice())
+                .await
+                .map_err(pg)?;
+            Ok(u64::try_from(total).unwrap_or(u64::MAX))
+        })
+    }
+
+    fn list_in_flight(&self) -> BoxFuture<'_, Result<Vec<InFlightHtlc>, StoreError>> {
+        Box::pin(async move {
+            let conn = self.conn().await?;
+            let rows = conn
+                .client
+                .query(&conn.st.all_in_flight, &[])
+                .await
+                .map_err(pg)?;
+            drop(conn);
+            let mut out = Vec::with_capacity(rows.len());
+            for r in &rows {
+                let channel: Vec<u8> = r.try_get(0).map_err(pg)?;
+                let quote_id: Vec<u8> = r.try_get(2).map_err(pg)?;
+                out.push((
+                    row::circuit(&channel, r.try_get(1).map_err(pg)?)?,
+                    row::rfq_id("quote_id", &quote_id)?,
+                    from_i64(r.try_get(3).map_err(pg)?),
+                ));
+            }
+            out.sort();
+            Ok(out)
+        })
+    }
+}
