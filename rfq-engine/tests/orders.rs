@@ -4,7 +4,7 @@
 
 use rfq_engine::order::{PolicyKind, ASSET_HTLC_MSAT};
 use rfq_engine::quote::{CircuitKey, QuoteKind, StoredQuote};
-use rfq_engine::store::{PostgresQuoteStore, QuoteStore, SqliteQuoteStore};
+use rfq_engine::store::{QuoteStore, SqliteQuoteStore};
 use rfq_engine::{HtlcDecision, HtlcFailure, HtlcView, OrderManager, RfqEvent};
 use rfq_wire::htlc::AssetBalance;
 use rfq_wire::tlv::ExtraRecords;
@@ -13,6 +13,10 @@ use rfq_wire::{
     Metadata, QuoteAccept, QuoteRequest, QuoteSignature, RfqId,
 };
 use std::sync::Arc;
+
+#[path = "common/test_db.rs"]
+mod test_db;
+use test_db::TestDb;
 
 const NOW: u64 = 1_800_000_000;
 const ASSET: [u8; 32] = [0x22; 32];
@@ -312,34 +316,9 @@ async fn restart_reloads_policies_peer_quotes_and_in_flight() {
 /// quote's maximum together.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn two_workers_share_quotes_and_in_flight_on_postgres() {
-    let Some(url) = postgres_url() else { return };
-    let nanos = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .subsec_nanos();
-    let schema = format!("orders_ha_{}_{nanos}", std::process::id());
-    let a: Arc<dyn QuoteStore> = Arc::new(
-        PostgresQuoteStore::connect_with(
-            &url,
-            rfq_engine::store::PostgresOptions {
-                schema: Some(schema.clone()),
-                ..Default::default()
-            },
-        )
-        .await
-        .unwrap(),
-    );
-    let b: Arc<dyn QuoteStore> = Arc::new(
-        PostgresQuoteStore::connect_with(
-            &url,
-            rfq_engine::store::PostgresOptions {
-                schema: Some(schema.clone()),
-                ..Default::default()
-            },
-        )
-        .await
-        .unwrap(),
-    );
+    let Some(db) = TestDb::new() else { return };
+    let a: Arc<dyn QuoteStore> = db.store().await;
+    let b: Arc<dyn QuoteStore> = db.store().await;
     let worker_a = Arc::new(OrderManager::load(a, NOW).await.unwrap());
     let worker_b = Arc::new(OrderManager::load(b, NOW).await.unwrap());
     // 100 units = 1 000 000 msat; worker A accepted it.
@@ -376,23 +355,6 @@ async fn two_workers_share_quotes_and_in_flight_on_postgres() {
     );
     // Worker B learned the quote from the shared store on first use.
     assert!(worker_b.policy(q.scid().0).is_some());
-}
-
-fn postgres_url() -> Option<String> {
-    match std::env::var("LNEDGE_TEST_POSTGRES_URL") {
-        Ok(url) => Some(url),
-        Err(_) if std::env::var("CI").as_deref() == Ok("true") => {
-            panic!(
-                "LNEDGE_TEST_POSTGRES_URL is not set under CI=true: run tests through scripts/test"
-            )
-        }
-        Err(_) => {
-            eprintln!(
-                "skipping: LNEDGE_TEST_POSTGRES_URL is not set (scripts/test starts PostgreSQL)"
-            );
-            None
-        }
-    }
 }
 
 #[tokio::test]

@@ -2,7 +2,7 @@
 //! encode measured in the same run as the per-byte baseline (BENCHMARKS.md records the ratio).
 
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
-use lightning::ln::msgs::UpdateAddHTLC;
+use lightning::ln::msgs::{UpdateAddHTLC, UpdateFulfillHTLC};
 use lightning::util::ser::{LengthReadable, Writeable};
 use rfq_wire::{HtlcRecords, RfqMessage};
 use std::hint::black_box;
@@ -92,6 +92,28 @@ fn ldk_baseline(c: &mut Criterion) {
         b.iter(|| {
             out.clear();
             black_box(&msg).write(&mut out).unwrap();
+            black_box(out.len())
+        })
+    });
+    group.finish();
+
+    // A small fixed-field message (72 bytes), closer in size to the RFQ messages.
+    let mut small = vec![7u8; 32];
+    small.extend_from_slice(&42u64.to_be_bytes());
+    small.extend_from_slice(&[9u8; 32]);
+    let fulfill = UpdateFulfillHTLC::read_from_fixed_length_buffer(&mut &small[..]).unwrap();
+    assert_eq!(fulfill.encode(), small, "the small baseline round-trips");
+    let mut group = c.benchmark_group("ldk/update_fulfill_htlc");
+    group.throughput(Throughput::Bytes(small.len() as u64));
+    group.bench_function("decode", |b| {
+        b.iter(|| {
+            UpdateFulfillHTLC::read_from_fixed_length_buffer(&mut black_box(&small[..])).unwrap()
+        })
+    });
+    group.bench_function("encode", |b| {
+        b.iter(|| {
+            out.clear();
+            black_box(&fulfill).write(&mut out).unwrap();
             black_box(out.len())
         })
     });

@@ -3,6 +3,7 @@
 use crate::error::DecodeError;
 
 /// The number of bytes `value` takes as a BigSize.
+#[inline]
 pub fn len(value: u64) -> usize {
     match value {
         0..=0xfc => 1,
@@ -13,6 +14,7 @@ pub fn len(value: u64) -> usize {
 }
 
 /// Appends `value` as a minimal BigSize.
+#[inline]
 pub fn write(out: &mut Vec<u8>, value: u64) {
     match value {
         0..=0xfc => out.push(value as u8),
@@ -35,6 +37,7 @@ pub fn write(out: &mut Vec<u8>, value: u64) {
 ///
 /// `offset` is the position of `input` in the enclosing stream, used only in errors.
 /// Non-minimal encodings are rejected, as BOLT 1 and lnd's `tlv` package require.
+#[inline]
 pub fn read(input: &[u8], offset: usize) -> Result<(u64, usize), DecodeError> {
     let truncated = |needed| DecodeError::Truncated {
         what: "BigSize",
@@ -66,6 +69,7 @@ pub fn read(input: &[u8], offset: usize) -> Result<(u64, usize), DecodeError> {
     Ok((value, width))
 }
 
+#[inline]
 fn read_be(input: &[u8], width: usize) -> Option<u64> {
     let bytes = input.get(..width)?;
     Some(bytes.iter().fold(0u64, |acc, &b| (acc << 8) | u64::from(b)))

@@ -30,11 +30,13 @@ impl FixedPoint {
     }
 
     /// The length of the wire value: scale byte plus the minimal big-endian coefficient.
+    #[inline]
     pub fn wire_len(&self) -> usize {
         1 + coefficient_len(self.coefficient)
     }
 
     /// Appends the wire value (without a TLV header).
+    #[inline]
     pub fn write_value(&self, out: &mut Vec<u8>) {
         out.push(self.scale);
         let bytes = self.coefficient.to_be_bytes();
@@ -43,6 +45,7 @@ impl FixedPoint {
 
     /// Decodes the value of record `r`. Leading zero bytes in the coefficient are accepted
     /// (Go's `big.Int` ignores them); the encoder always writes the minimal form.
+    #[inline]
     pub fn decode(r: Record<'_>) -> Result<Self, DecodeError> {
         let (&scale, coefficient) = r.value.split_first().ok_or(DecodeError::BadLength {
             tlv: r.tlv,

@@ -35,6 +35,7 @@ impl<'a> TlvReader<'a> {
         }
     }
 
+    #[inline]
     fn next_record(&mut self) -> Result<Record<'a>, DecodeError> {
         let rest = &self.input[self.pos..];
         let (tlv, n) = bigsize::read(rest, self.pos)?;
@@ -70,6 +71,7 @@ impl<'a> TlvReader<'a> {
 impl<'a> Iterator for TlvReader<'a> {
     type Item = Result<Record<'a>, DecodeError>;
 
+    #[inline]
     fn next(&mut self) -> Option<Self::Item> {
         if self.failed || self.pos >= self.input.len() {
             return None;
@@ -81,12 +83,14 @@ impl<'a> Iterator for TlvReader<'a> {
 }
 
 /// Appends a record header (type and length).
+#[inline]
 pub fn write_header(out: &mut Vec<u8>, tlv: u64, len: usize) {
     bigsize::write(out, tlv);
     bigsize::write(out, len as u64);
 }
 
 /// Appends a whole record.
+#[inline]
 pub fn write_record(out: &mut Vec<u8>, tlv: u64, value: &[u8]) {
     write_header(out, tlv, value.len());
     out.extend_from_slice(value);
@@ -176,6 +180,7 @@ impl<'a> StreamWriter<'a> {
 
     /// Flushes the extra records below `tlv` and drops one equal to it, then returns the
     /// output buffer for the caller to write the field.
+    #[inline]
     pub(crate) fn at(&mut self, tlv: u64) -> &mut Vec<u8> {
         while let Some((first, rest)) = self.extras.split_first() {
             if first.tlv > tlv {
@@ -189,24 +194,28 @@ impl<'a> StreamWriter<'a> {
         self.out
     }
 
+    #[inline]
     pub(crate) fn u8(&mut self, tlv: u64, value: u8) {
         let out = self.at(tlv);
         write_header(out, tlv, 1);
         out.push(value);
     }
 
+    #[inline]
     pub(crate) fn u64(&mut self, tlv: u64, value: u64) {
         let out = self.at(tlv);
         write_header(out, tlv, 8);
         out.extend_from_slice(&value.to_be_bytes());
     }
 
+    #[inline]
     pub(crate) fn bytes(&mut self, tlv: u64, value: &[u8]) {
         let out = self.at(tlv);
         write_record(out, tlv, value);
     }
 
     /// Writes the remaining extra records.
+    #[inline]
     pub(crate) fn finish(self) {
         for r in self.extras {
             write_record(self.out, r.tlv, &r.value);
@@ -218,6 +227,7 @@ impl<'a> StreamWriter<'a> {
 pub(crate) mod field {
     use super::*;
 
+    #[inline]
     fn exact<const N: usize>(r: Record<'_>) -> Result<[u8; N], DecodeError> {
         r.value.try_into().map_err(|_| DecodeError::BadLength {
             tlv: r.tlv,
@@ -246,6 +256,7 @@ pub(crate) mod field {
         exact::<64>(r)
     }
 
+    #[inline]
     pub(crate) fn bool(r: Record<'_>) -> Result<bool, DecodeError> {
         match u8(r)? {
             0 => Ok(false),
@@ -254,6 +265,7 @@ pub(crate) mod field {
         }
     }
 
+    #[inline]
     pub(crate) fn at_most(r: Record<'_>, max: usize) -> Result<&[u8], DecodeError> {
         if r.value.len() > max {
             return Err(DecodeError::BadLength {
@@ -266,6 +278,7 @@ pub(crate) mod field {
     }
 
     /// Returns the field or a `MissingField` error.
+    #[inline]
     pub(crate) fn required<T>(
         v: Option<T>,
         tlv: u64,

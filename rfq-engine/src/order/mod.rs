@@ -26,8 +26,21 @@ use tokio::sync::broadcast;
 /// How many events a slow subscriber may fall behind before it misses some.
 const EVENT_BUFFER: usize = 4096;
 
-/// What one circuit holds in flight: each policy it counts against, with the msat.
-type CircuitReservations = HashMap<CircuitKey, Vec<(Arc<Policy>, u64)>>;
+/// What one circuit holds in flight: the policy it counts against with the msat, and a second
+/// one when the HTLC passes through two quotes (asset in, asset out).
+#[derive(Clone)]
+struct Reserved {
+    first: (Arc<Policy>, u64),
+    second: Option<(Arc<Policy>, u64)>,
+}
+
+impl Reserved {
+    fn iter(&self) -> impl Iterator<Item = &(Arc<Policy>, u64)> {
+        core::iter::once(&self.first).chain(self.second.as_ref())
+    }
+}
+
+type CircuitReservations = HashMap<CircuitKey, Reserved>;
 
 /// Enforces accepted quotes on HTLCs. Cheap to share: wrap it in an `Arc`.
 pub struct OrderManager {
@@ -65,10 +78,19 @@ impl OrderManager {
                 continue;
             };
             policy.set_in_flight(policy.in_flight().saturating_add(msat));
-            lock(&manager.circuits)
-                .entry(circuit)
-                .or_default()
-                .push((policy, msat));
+            let mut circuits = lock(&manager.circuits);
+            match circuits.get_mut(&circuit) {
+                Some(reserved) => reserved.second = Some((policy, msat)),
+                None => {
+                    circuits.insert(
+                        circuit,
+                        Reserved {
+                            first: (policy, msat),
+                            second: None,
+                        },
+                    );
+                }
+            }
         }
         Ok(manager)
     }
@@ -138,11 +160,10 @@ impl OrderManager {
     /// in flight against its quote(s). Calling it again for the same circuit does not count
     /// the HTLC twice.
     pub fn check_htlc(&self, htlc: &HtlcView<'_>) -> HtlcDecision {
-        let decision = self.decide(htlc);
-        match &decision {
+        match self.decide(htlc) {
             Ok(None) => HtlcDecision::Unrelated,
-            Ok(Some((instruction, _))) => HtlcDecision::Forward(instruction.clone()),
-            Err(failure) => HtlcDecision::Fail(failure.clone()),
+            Ok(Some((instruction, _))) => HtlcDecision::Forward(instruction),
+            Err(failure) => HtlcDecision::Fail(failure),
         }
     }
 
@@ -161,7 +182,7 @@ impl OrderManager {
         };
         // The store keys reservations by circuit; the outgoing (first) policy is the one whose
         // shared maximum guards the asset leaving us.
-        let (policy, msat) = &reserved[0];
+        let (policy, msat) = &reserved.first;
         let outcome = self
             .store
             .reserve_in_flight(policy.id, htlc.circuit, *msat, policy.max_msat)
@@ -235,35 +256,44 @@ impl OrderManager {
     }
 
     /// Policy selection, checks and the in-memory reservation. `Ok(None)`: no quote applies.
-    #[allow(clippy::type_complexity)]
     fn decide(
         &self,
         htlc: &HtlcView<'_>,
-    ) -> Result<Option<(ForwardInstruction, Vec<(Arc<Policy>, u64)>)>, HtlcFailure> {
+    ) -> Result<Option<(ForwardInstruction, Reserved)>, HtlcFailure> {
         let (by_rfq_id, by_outgoing, by_incoming) = {
             let policies = read(&self.policies);
             let by_rfq_id = htlc
                 .records
                 .and_then(|r| r.rfq_id)
                 .and_then(|id| policies.get(&id.scid().0).cloned());
-            (
-                by_rfq_id,
-                policies.get(&htlc.outgoing_scid).cloned(),
-                policies.get(&htlc.incoming_scid).cloned(),
-            )
+            let by_outgoing = policies.get(&htlc.outgoing_scid).cloned();
+            // The incoming channel's policy matters only when nothing else matched.
+            let by_incoming = if by_rfq_id.is_none() && by_outgoing.is_none() {
+                policies.get(&htlc.incoming_scid).cloned()
+            } else {
+                None
+            };
+            (by_rfq_id, by_outgoing, by_incoming)
         };
-        let counted = lock(&self.circuits).contains_key(&htlc.circuit);
-        let (instruction, reserve) = match (by_rfq_id, by_outgoing, by_incoming) {
+        let (instruction, reserved) = match (by_rfq_id, by_outgoing, by_incoming) {
             // Asset in under one quote, asset out under another: both must hold.
             (Some(incoming), Some(outgoing), _) if incoming.id != outgoing.id => {
-                let (mut instruction, out_msat) = outgoing.check(htlc, counted)?;
-                let (in_instruction, in_msat) = incoming.check(htlc, counted)?;
+                let (mut instruction, out_msat) = outgoing.check(htlc)?;
+                let (in_instruction, in_msat) = incoming.check(htlc)?;
                 instruction.incoming_value_msat = in_instruction.incoming_value_msat;
-                (instruction, vec![(outgoing, out_msat), (incoming, in_msat)])
+                let reserved = Reserved {
+                    first: (outgoing, out_msat),
+                    second: Some((incoming, in_msat)),
+                };
+                (instruction, reserved)
             }
             (Some(policy), _, _) | (None, Some(policy), _) | (None, None, Some(policy)) => {
-                let (instruction, msat) = policy.check(htlc, counted)?;
-                (instruction, vec![(policy, msat)])
+                let (instruction, msat) = policy.check(htlc)?;
+                let reserved = Reserved {
+                    first: (policy, msat),
+                    second: None,
+                };
+                (instruction, reserved)
             }
             (None, None, None) => {
                 if htlc.records.and_then(|r| r.noop_add) == Some(true) {
@@ -272,44 +302,39 @@ impl OrderManager {
                 return Ok(None);
             }
         };
-        self.reserve_memory(htlc.circuit, &reserve)?;
-        Ok(Some((instruction, reserve)))
+        self.reserve_memory(htlc.circuit, &reserved)?;
+        Ok(Some((instruction, reserved)))
     }
 
-    fn reserve_memory(
-        &self,
-        circuit: CircuitKey,
-        reserve: &[(Arc<Policy>, u64)],
-    ) -> Result<(), HtlcFailure> {
+    /// Counts a circuit in flight against its policies, atomically per policy and all or
+    /// nothing across them. A circuit already counted (a repeated interception) is left as is.
+    fn reserve_memory(&self, circuit: CircuitKey, reserved: &Reserved) -> Result<(), HtlcFailure> {
         let mut circuits = lock(&self.circuits);
         if circuits.contains_key(&circuit) {
             return Ok(());
         }
-        for (i, (policy, msat)) in reserve.iter().enumerate() {
-            if let Err(failure) = policy.try_reserve(*msat) {
-                for (done, msat) in &reserve[..i] {
-                    done.release(*msat);
-                }
+        let (first, msat) = &reserved.first;
+        first.try_reserve(*msat)?;
+        if let Some((second, second_msat)) = &reserved.second {
+            if let Err(failure) = second.try_reserve(*second_msat) {
+                first.release(*msat);
                 return Err(failure);
             }
         }
-        circuits.insert(circuit, reserve.to_vec());
+        circuits.insert(circuit, reserved.clone());
         Ok(())
     }
 
     /// Releases a circuit counted by [`check_htlc`](Self::check_htlc) from the in-memory totals
     /// only (a single node without a shared store). Returns the msat released, 0 if unknown.
     pub fn release_local(&self, circuit: &CircuitKey) -> u64 {
-        let released = lock(&self.circuits).remove(circuit);
-        released
-            .into_iter()
-            .flatten()
-            .map(|(policy, msat)| {
-                policy.release(msat);
-                msat
-            })
-            .max()
-            .unwrap_or(0)
+        let Some(released) = lock(&self.circuits).remove(circuit) else {
+            return 0;
+        };
+        for (policy, msat) in released.iter() {
+            policy.release(*msat);
+        }
+        released.first.1
     }
 
     /// An admitted HTLC settled or failed downstream: its amount leaves the in-flight totals,

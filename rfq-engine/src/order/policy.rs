@@ -110,13 +110,12 @@ impl Policy {
         self.in_flight_msat.store(msat, Ordering::Release);
     }
 
-    /// The checks of spec §10 for this policy, without reserving. Returns how to forward and
-    /// the msat to count in flight. `counted` says the HTLC is already in flight (a repeated
-    /// interception of the same circuit), so the room check must not count it twice.
+    /// The checks of spec §10 for this policy, except the in-flight maximum, which
+    /// [`try_reserve`](Self::try_reserve) enforces atomically. Returns how to forward and the
+    /// msat to count in flight.
     pub(crate) fn check(
         &self,
         htlc: &HtlcView<'_>,
-        counted: bool,
     ) -> Result<(ForwardInstruction, u64), HtlcFailure> {
         if self.is_expired(htlc.now) {
             return Err(HtlcFailure::Expired {
@@ -136,9 +135,6 @@ impl Policy {
                         expected: self.scid(),
                         found: htlc.outgoing_scid,
                     });
-                }
-                if !counted {
-                    self.check_room(htlc.outgoing_msat)?;
                 }
                 let units =
                     rate::msat_to_whole_units(htlc.outgoing_msat, self.rate).map_err(conversion)?;
@@ -184,9 +180,6 @@ impl Policy {
                         needed_msat: htlc.outgoing_msat,
                     });
                 }
-                if !counted {
-                    self.check_room(htlc.outgoing_msat)?;
-                }
                 Ok((
                     ForwardInstruction {
                         quote_id: self.id,
@@ -198,19 +191,6 @@ impl Policy {
                     htlc.outgoing_msat,
                 ))
             }
-        }
-    }
-
-    fn check_room(&self, msat: u64) -> Result<(), HtlcFailure> {
-        let in_flight = self.in_flight();
-        match in_flight.checked_add(msat) {
-            Some(total) if total <= self.max_msat => Ok(()),
-            _ => Err(HtlcFailure::ExceedsMax {
-                id: self.id,
-                in_flight,
-                requested: msat,
-                max: self.max_msat,
-            }),
         }
     }
 }
