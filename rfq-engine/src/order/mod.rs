@@ -359,8 +359,16 @@ impl OrderManager {
         Ok(removed || in_memory)
     }
 
-    /// Removes the quotes expired at `now`, in memory and in the store.
+    /// How long a request id is remembered for replay protection: a day, far beyond any
+    /// request's lifetime (tapd's default is ten minutes).
+    pub const REQUEST_ID_MEMORY_SECS: u64 = 86_400;
+
+    /// Removes the quotes expired at `now`, in memory and in the store, and forgets request ids
+    /// noted more than [`REQUEST_ID_MEMORY_SECS`](Self::REQUEST_ID_MEMORY_SECS) ago.
     pub async fn sweep_expired(&self, now: u64) -> Result<Vec<RfqId>, StoreError> {
+        self.store
+            .forget_request_ids(now.saturating_sub(Self::REQUEST_ID_MEMORY_SECS))
+            .await?;
         let mut expired: Vec<RfqId> = {
             let mut policies = write(&self.policies);
             let ids: Vec<RfqId> = policies
