@@ -1,0 +1,723 @@
+//! The BIP 78 state machine glue ([`PayjoinReceiver`]): the receiver checklist, the channel
+//! funding path and the plain payjoin fallback. Transport-independent: [`crate::http`] feeds it
+//! requests, and a BIP 77 transport can feed it the same way.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use bitcoin::{Amount, FeeRate, OutPoint, TxOut, Txid};
+use payjoin::receive::v1::{Headers, UncheckedOriginalPayload, WantsOutputs};
+use payjoin::receive::InputPair;
+use tokio::sync::broadcast;
+use tokio::task::JoinSet;
+use tokio::time::Instant;
+
+use crate::chain::ChainWatch;
+use crate::error::{BackendError, ScheduleError, StoreError};
+use crate::events::{AbandonReason, ReceiverEvent};
+use crate::funding::{self, FundingPlan};
+use crate::opener::{ChannelOpener, PendingChannel};
+use crate::reply::Reply;
+use crate::scheduler::{
+    unix_now, ChannelScheduler, PayjoinInvoice, Schedule, ScheduleId, ScheduleState,
+};
+use crate::wallet::ReceiverWallet;
+use crate::watchdog;
+
+/// Receiver policy.
+#[derive(Debug, Clone)]
+pub struct ReceiverConfig {
+    /// Minimum fee rate of the payer's original (and of the proposal); `None` = 1 sat/vB.
+    pub min_fee_rate: Option<FeeRate>,
+    /// The highest effective fee rate the receiver pays for its own additions (wider funding
+    /// outputs, change output, contributed input).
+    pub max_effective_fee_rate: FeeRate,
+    /// Whether to contribute one wallet input to each payjoin.
+    pub contribute_input: bool,
+    /// How long the peers may take to accept the channels.
+    pub open_timeout: Duration,
+    /// How long the peers may take to send their funding signatures.
+    pub funding_signature_timeout: Duration,
+    /// How often the watchdog asks the chain.
+    pub watchdog_poll_interval: Duration,
+    /// How long the watchdog waits for the payjoin (or the original) to appear.
+    pub watchdog_timeout: Duration,
+    /// Capacity of the event channel.
+    pub event_capacity: usize,
+}
+
+impl Default for ReceiverConfig {
+    fn default() -> Self {
+        Self {
+            min_fee_rate: None,
+            max_effective_fee_rate: FeeRate::from_sat_per_vb_u32(50),
+            contribute_input: true,
+            open_timeout: Duration::from_secs(20),
+            funding_signature_timeout: Duration::from_secs(20),
+            watchdog_poll_interval: Duration::from_secs(10),
+            watchdog_timeout: Duration::from_secs(600),
+            event_capacity: 256,
+        }
+    }
+}
+
+pub(crate) struct Inner<O, W, C> {
+    pub(crate) opener: O,
+    pub(crate) wallet: W,
+    pub(crate) chain: C,
+    pub(crate) scheduler: ChannelScheduler,
+    pub(crate) config: ReceiverConfig,
+    pub(crate) events: broadcast::Sender<ReceiverEvent>,
+    /// Our coins offered in proposals, until when: a coin is offered to one payer at a time, so
+    /// two answered proposals never spend the same receiver input.
+    reserved: Mutex<HashMap<OutPoint, Instant>>,
+}
+
+impl<O, W, C> Inner<O, W, C> {
+    pub(crate) fn emit(&self, event: ReceiverEvent) {
+        tracing::info!(?event, "payjoin receiver event");
+        // No subscriber is fine.
+        let _ = self.events.send(event);
+    }
+}
+
+/// A BIP 78 receiver whose payjoins fund scheduled channels. Cheap to clone.
+pub struct PayjoinReceiver<O, W, C> {
+    inner: Arc<Inner<O, W, C>>,
+}
+
+impl<O, W, C> Clone for PayjoinReceiver<O, W, C> {
+    fn clone(&self) -> Self {
+        Self {
+            inner: Arc::clone(&self.inner),
+        }
+    }
+}
+
+impl<O, W, C> std::fmt::Debug for PayjoinReceiver<O, W, C> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PayjoinReceiver")
+            .field("config", &self.inner.config)
+            .finish_non_exhaustive()
+    }
+}
+
+/// What went wrong in one step of the checklist: already a reply.
+type Step<T> = Result<T, Reply>;
+
+fn backend(what: &'static str) -> impl Fn(BackendError) -> Reply {
+    move |e| {
+        tracing::warn!(error = %e, "{what} failed");
+        Reply::unavailable()
+    }
+}
+
+fn store_failed(e: StoreError) -> Reply {
+    tracing::error!(error = %e, "receiver store failed");
+    Reply::unavailable()
+}
+
+fn payjoin_failed(e: payjoin::receive::Error) -> Reply {
+    tracing::info!(error = %e, "original refused");
+    Reply::from_payjoin(&e)
+}
+
+/// Our output in the original that belongs to a schedule.
+struct ScheduledPayment {
+    id: ScheduleId,
+    schedule: Schedule,
+    paid: Amount,
+    kept: Vec<TxOut>,
+}
+
+impl<O: ChannelOpener, W: ReceiverWallet, C: ChainWatch> PayjoinReceiver<O, W, C> {
+    /// A receiver over the given Lightning opener, wallet and chain, with schedules in
+    /// `scheduler`.
+    pub fn new(
+        opener: O,
+        wallet: W,
+        chain: C,
+        scheduler: ChannelScheduler,
+        config: ReceiverConfig,
+    ) -> Self {
+        let (events, _) = broadcast::channel(config.event_capacity.max(1));
+        Self {
+            inner: Arc::new(Inner {
+                opener,
+                wallet,
+                chain,
+                scheduler,
+                config,
+                events,
+                reserved: Mutex::new(HashMap::new()),
+            }),
+        }
+    }
+
+    /// The scheduler (list, get, cancel).
+    pub fn scheduler(&self) -> &ChannelScheduler {
+        &self.inner.scheduler
+    }
+
+    /// The Lightning opener.
+    pub fn opener(&self) -> &O {
+        &self.inner.opener
+    }
+
+    /// The wallet.
+    pub fn wallet(&self) -> &W {
+        &self.inner.wallet
+    }
+
+    /// The chain watch.
+    pub fn chain(&self) -> &C {
+        &self.inner.chain
+    }
+
+    /// Subscribes to outcomes.
+    pub fn subscribe(&self) -> broadcast::Receiver<ReceiverEvent> {
+        self.inner.events.subscribe()
+    }
+
+    /// Schedules `channels` on a fresh wallet address; see [`ChannelScheduler::schedule`].
+    pub async fn schedule(
+        &self,
+        channels: Vec<crate::ChannelRequest>,
+        fee_margin: Amount,
+        valid_for: Duration,
+    ) -> Result<PayjoinInvoice, ScheduleError> {
+        let address = self
+            .inner
+            .wallet
+            .fresh_address()
+            .await
+            .map_err(ScheduleError::Wallet)?;
+        self.inner
+            .scheduler
+            .schedule(address, channels, fee_margin, valid_for)
+    }
+
+    /// Call once after a restart: restarts the watchdog of every proposed schedule, and
+    /// abandons the channels of schedules that were claimed but not answered when the process
+    /// stopped (the payer's request is gone). Returns (watchdogs restarted, schedules abandoned).
+    pub async fn recover(&self) -> Result<(usize, usize), StoreError> {
+        let store = self.inner.scheduler.store();
+        let (mut watched, mut abandoned) = (0, 0);
+        for s in store.schedules()? {
+            match (s.state, s.payjoin_txid, s.original_txid) {
+                (ScheduleState::Proposed, Some(payjoin), Some(original)) => {
+                    let channels = store.pending_channels(s.id)?;
+                    watchdog::spawn(Arc::clone(&self.inner), s.id, payjoin, original, channels);
+                    watched += 1;
+                }
+                (ScheduleState::Claimed, _, _) => {
+                    let reason = AbandonReason::Interrupted;
+                    let channels = store.pending_channels(s.id)?;
+                    abandon_channels(&self.inner, &channels, reason).await;
+                    if store.transition(s.id, "claimed", &ScheduleState::FellBack(reason))? {
+                        self.inner.emit(ReceiverEvent::ChannelsFellBack {
+                            schedule: s.id,
+                            reason,
+                        });
+                        abandoned += 1;
+                    }
+                }
+                _ => {}
+            }
+        }
+        Ok((watched, abandoned))
+    }
+
+    /// Handles one POSTed original: `body` is the request body, `query` the raw query string,
+    /// `headers` the request headers. Never fails: errors are BIP 78 replies.
+    pub async fn handle_original(&self, body: &[u8], query: &str, headers: impl Headers) -> Reply {
+        match self.process(body, query, headers).await {
+            Ok(reply) | Err(reply) => reply,
+        }
+    }
+
+    async fn process(&self, body: &[u8], query: &str, headers: impl Headers) -> Step<Reply> {
+        let inner = &self.inner;
+        let unchecked =
+            UncheckedOriginalPayload::from_request(body, query, headers).map_err(payjoin_failed)?;
+
+        // 1. Broadcast suitability, and native segwit inputs only (txid fixed before signing).
+        let original = unchecked.extract_tx_to_check_broadcast_suitability();
+        if !funding::inputs_are_native_segwit(&original) {
+            tracing::info!("original refused: not all inputs are native segwit");
+            return Err(Reply::rejected(
+                "all inputs must be native segwit (signed, empty scriptSig)",
+            ));
+        }
+        let original_txid = original.compute_txid();
+        let can_broadcast = inner
+            .wallet
+            .can_broadcast(&original)
+            .await
+            .map_err(backend("broadcast check"))?;
+        let owned = unchecked
+            .apply_broadcast_suitability(inner.config.min_fee_rate, can_broadcast)
+            .map_err(payjoin_failed)?;
+
+        // 2. Inputs not ours.
+        let mut marked = Vec::new();
+        for item in owned.inputs_owned_checklist() {
+            let ours = inner
+                .wallet
+                .is_our_outpoint(item.value())
+                .await
+                .map_err(backend("wallet"))?;
+            marked.push(item.mark(ours));
+        }
+        let seen = owned
+            .apply_inputs_owned_checklist(marked)
+            .map_err(payjoin_failed)?;
+
+        // 3. Inputs never seen before (durable, atomic per outpoint).
+        let items: Vec<_> = seen.inputs_seen_checklist().collect();
+        let outpoints: Vec<OutPoint> = items.iter().map(|i| *i.value()).collect();
+        let flags = inner
+            .scheduler
+            .store()
+            .mark_inputs_seen(&outpoints, unix_now())
+            .map_err(store_failed)?;
+        let unknown = seen
+            .apply_inputs_seen_checklist(items.into_iter().zip(flags).map(|(i, f)| i.mark(f)))
+            .map_err(payjoin_failed)?;
+
+        // 4. Our outputs.
+        let mut marked = Vec::new();
+        let mut ours = Vec::new();
+        for (vout, item) in unknown.outputs_owned_checklist().enumerate() {
+            let mine = inner
+                .wallet
+                .is_our_script(item.value())
+                .await
+                .map_err(backend("wallet"))?;
+            if mine {
+                ours.push(vout);
+            }
+            marked.push(item.mark(mine));
+        }
+        let wants = unknown
+            .apply_outputs_owned_checklist(marked)
+            .map_err(payjoin_failed)?;
+
+        // 5. A schedule behind one of our outputs?
+        if wants.output_substitution() == payjoin::OutputSubstitution::Enabled {
+            if let Some(payment) = self.claim_schedule(&original, &ours)? {
+                let id = payment.id;
+                match self
+                    .channel_payjoin(wants.clone(), payment, original_txid)
+                    .await
+                {
+                    Ok(reply) => return Ok(reply),
+                    Err(reason) => {
+                        let store = inner.scheduler.store();
+                        if let Err(e) =
+                            store.transition(id, "claimed", &ScheduleState::FellBack(reason))
+                        {
+                            tracing::error!(error = %e, %id, "cannot record fallback");
+                        }
+                        inner.emit(ReceiverEvent::ChannelsFellBack {
+                            schedule: id,
+                            reason,
+                        });
+                    }
+                }
+            }
+        }
+        self.plain_payjoin(wants, original_txid).await
+    }
+
+    /// Finds the schedule paid by one of our outputs and claims it (exactly once).
+    fn claim_schedule(
+        &self,
+        original: &bitcoin::Transaction,
+        ours: &[usize],
+    ) -> Step<Option<ScheduledPayment>> {
+        let store = self.inner.scheduler.store();
+        let now = unix_now();
+        for &vout in ours {
+            let Some(out) = original.output.get(vout) else {
+                continue;
+            };
+            let Some(id) = store
+                .open_schedule_for_script(&out.script_pubkey, now)
+                .map_err(store_failed)?
+            else {
+                continue;
+            };
+            let Some(schedule) = store.schedule(id).map_err(store_failed)? else {
+                continue;
+            };
+            if out.value < schedule.amount {
+                tracing::info!(%id, paid = %out.value, asked = %schedule.amount,
+                    "payment below the scheduled amount; plain payjoin");
+                return Ok(None);
+            }
+            if !store
+                .transition(id, "open", &ScheduleState::Claimed)
+                .map_err(store_failed)?
+            {
+                tracing::info!(%id, "schedule already claimed; plain payjoin");
+                return Ok(None);
+            }
+            let kept = ours
+                .iter()
+                .filter(|&&v| v != vout)
+                .filter_map(|&v| original.output.get(v).cloned())
+                .collect();
+            return Ok(Some(ScheduledPayment {
+                id,
+                schedule,
+                paid: out.value,
+                kept,
+            }));
+        }
+        Ok(None)
+    }
+
+    /// The channel path. On error the channels opened so far are abandoned and the caller falls
+    /// back to a plain payjoin.
+    async fn channel_payjoin(
+        &self,
+        wants: WantsOutputs,
+        payment: ScheduledPayment,
+        original_txid: Txid,
+    ) -> Result<Reply, AbandonReason> {
+        let inner = &self.inner;
+        let id = payment.id;
+        let store = inner.scheduler.store();
+        if let Err(e) = store.set_txids(id, None, original_txid) {
+            tracing::error!(error = %e, %id, "cannot record the original");
+            return Err(AbandonReason::ProposalFailed);
+        }
+
+        // Open every channel in parallel.
+        let mut opens = JoinSet::new();
+        for (i, request) in payment.schedule.channels.iter().cloned().enumerate() {
+            let inner = Arc::clone(&self.inner);
+            opens.spawn(async move {
+                let result =
+                    tokio::time::timeout(inner.config.open_timeout, inner.opener.open(&request))
+                        .await;
+                (i, request, result)
+            });
+        }
+        let mut accepted: Vec<Option<PendingChannel>> = vec![None; payment.schedule.channels.len()];
+        let mut failed = false;
+        while let Some(joined) = opens.join_next().await {
+            match joined {
+                Ok((i, request, Ok(Ok(channel))))
+                    if channel.amount == request.amount
+                        && channel.funding_script.is_witness_program() =>
+                {
+                    accepted[i] = Some(channel);
+                }
+                Ok((i, _, Ok(Ok(channel)))) => {
+                    tracing::warn!(%id, i, channel = %channel.id, "opener returned a wrong amount or non-segwit script");
+                    accepted[i] = Some(channel);
+                    failed = true;
+                }
+                Ok((i, _, Ok(Err(e)))) => {
+                    tracing::warn!(%id, i, error = %e, "channel open failed");
+                    failed = true;
+                }
+                Ok((i, _, Err(_))) => {
+                    tracing::warn!(%id, i, "channel open timed out");
+                    failed = true;
+                }
+                Err(e) => {
+                    tracing::error!(%id, error = %e, "channel open task failed");
+                    failed = true;
+                }
+            }
+        }
+        let channels: Vec<PendingChannel> = accepted.into_iter().flatten().collect();
+        if failed {
+            self.abandon_all(&channels, AbandonReason::OpenFailed).await;
+            return Err(AbandonReason::OpenFailed);
+        }
+        if let Err(e) = store.save_pending_channels(id, &channels) {
+            tracing::error!(error = %e, %id, "cannot record pending channels");
+            self.abandon_all(&channels, AbandonReason::ProposalFailed)
+                .await;
+            return Err(AbandonReason::ProposalFailed);
+        }
+
+        let config = &inner.config;
+        let hold = config.open_timeout + config.funding_signature_timeout + config.watchdog_timeout;
+        let contribution = self.pick_contribution(&wants, hold).await;
+        match self
+            .fund_and_answer(
+                wants,
+                &payment,
+                &channels,
+                original_txid,
+                contribution.clone(),
+            )
+            .await
+        {
+            Ok(reply) => Ok(reply),
+            Err(reason) => {
+                self.release(contribution.as_ref());
+                self.abandon_all(&channels, reason).await;
+                Err(reason)
+            }
+        }
+    }
+
+    async fn fund_and_answer(
+        &self,
+        wants: WantsOutputs,
+        payment: &ScheduledPayment,
+        channels: &[PendingChannel],
+        original_txid: Txid,
+        contribution: Option<InputPair>,
+    ) -> Result<Reply, AbandonReason> {
+        let inner = &self.inner;
+        let id = payment.id;
+        let proposal_failed = |what: &str, e: &dyn std::fmt::Display| {
+            tracing::warn!(%id, error = %e, "{what}");
+            AbandonReason::ProposalFailed
+        };
+        let change = inner
+            .wallet
+            .fresh_address()
+            .await
+            .map_err(|e| proposal_failed("change address", &e))?;
+        let plan = FundingPlan {
+            channels,
+            paid: payment.paid,
+            kept: payment.kept.clone(),
+            change_script: change.script_pubkey(),
+            contribution: contribution.clone(),
+            min_fee_rate: inner.config.min_fee_rate,
+            max_effective_fee_rate: inner.config.max_effective_fee_rate,
+        };
+        let provisional = match funding::build_funding_proposal(wants.clone(), plan.clone()) {
+            Ok(p) => p,
+            // The contributed input may be what makes the fee unaffordable: retry without it.
+            Err(e) if contribution.is_some() => {
+                tracing::info!(%id, error = %e, "funding proposal with our input failed; retrying without");
+                self.release(contribution.as_ref());
+                funding::build_funding_proposal(
+                    wants,
+                    FundingPlan {
+                        contribution: None,
+                        ..plan
+                    },
+                )
+                .map_err(|e| proposal_failed("funding proposal", &e))?
+            }
+            Err(e) => return Err(proposal_failed("funding proposal", &e)),
+        };
+        let unsigned = provisional.psbt_to_sign();
+        let txid = funding::stable_txid(&unsigned);
+        let outpoints = funding::funding_outpoints(&unsigned.unsigned_tx, channels)
+            .map_err(|e| proposal_failed("funding outputs", &e))?;
+        let signed = inner
+            .wallet
+            .sign_and_finalize(unsigned)
+            .await
+            .map_err(|e| proposal_failed("signing", &e))?;
+        let proposal = provisional
+            .finalize_signed_proposal(&signed)
+            .map_err(|e| proposal_failed("finalizing", &e))?;
+        if funding::stable_txid(proposal.psbt()) != txid {
+            tracing::error!(%id, "proposal txid changed after signing");
+            return Err(AbandonReason::ProposalFailed);
+        }
+        inner
+            .scheduler
+            .store()
+            .set_txids(id, Some(txid), original_txid)
+            .map_err(|e| proposal_failed("recording txids", &e))?;
+
+        // Hand each funding outpoint to its channel; wait for every funding signature.
+        let mut signs = JoinSet::new();
+        for (channel, outpoint) in channels.iter().cloned().zip(outpoints) {
+            let inner = Arc::clone(&self.inner);
+            signs.spawn(async move {
+                let timeout = inner.config.funding_signature_timeout;
+                let result = tokio::time::timeout(
+                    timeout,
+                    inner.opener.funding_outpoint(&channel, outpoint),
+                )
+                .await;
+                (channel.id, result)
+            });
+        }
+        let mut all_signed = true;
+        while let Some(joined) = signs.join_next().await {
+            match joined {
+                Ok((_, Ok(Ok(())))) => {}
+                Ok((channel, Ok(Err(e)))) => {
+                    tracing::warn!(%id, %channel, error = %e, "funding signature failed");
+                    all_signed = false;
+                }
+                Ok((channel, Err(_))) => {
+                    tracing::warn!(%id, %channel, "funding signature timed out");
+                    all_signed = false;
+                }
+                Err(e) => {
+                    tracing::error!(%id, error = %e, "funding signature task failed");
+                    all_signed = false;
+                }
+            }
+        }
+        if !all_signed {
+            return Err(AbandonReason::FundingSignatureFailed);
+        }
+        match inner
+            .scheduler
+            .store()
+            .transition(id, "claimed", &ScheduleState::Proposed)
+        {
+            Ok(true) => {}
+            Ok(false) => {
+                tracing::error!(%id, "schedule left the claimed state during funding");
+                return Err(AbandonReason::ProposalFailed);
+            }
+            Err(e) => return Err(proposal_failed("recording proposal", &e)),
+        }
+        inner.emit(ReceiverEvent::ChannelsProposed {
+            schedule: id,
+            payjoin_txid: txid,
+            original_txid,
+        });
+        watchdog::spawn(
+            Arc::clone(&self.inner),
+            id,
+            txid,
+            original_txid,
+            channels.to_vec(),
+        );
+        Ok(Reply::proposal(proposal.psbt()))
+    }
+
+    /// Picks one of our coins to contribute and reserves it for `hold`.
+    async fn pick_contribution(&self, wants: &WantsOutputs, hold: Duration) -> Option<InputPair> {
+        if !self.inner.config.contribute_input {
+            return None;
+        }
+        let candidates = match self.inner.wallet.candidate_inputs().await {
+            Ok(c) => c,
+            Err(e) => {
+                tracing::warn!(error = %e, "candidate inputs unavailable; not contributing");
+                return None;
+            }
+        };
+        let now = Instant::now();
+        let mut reserved = self
+            .inner
+            .reserved
+            .lock()
+            .unwrap_or_else(|p| p.into_inner());
+        reserved.retain(|_, until| *until > now);
+        let free: Vec<InputPair> = candidates
+            .into_iter()
+            .filter(|c| !reserved.contains_key(&c.outpoint()))
+            .collect();
+        if free.is_empty() {
+            return None;
+        }
+        let chosen = wants
+            .clone()
+            .commit_outputs()
+            .try_preserving_privacy(free)
+            .ok()?;
+        reserved.insert(chosen.outpoint(), now + hold);
+        Some(chosen)
+    }
+
+    /// Releases a coin reserved by [`Self::pick_contribution`] that was not offered after all.
+    fn release(&self, input: Option<&InputPair>) {
+        if let Some(input) = input {
+            let mut reserved = self
+                .inner
+                .reserved
+                .lock()
+                .unwrap_or_else(|p| p.into_inner());
+            reserved.remove(&input.outpoint());
+        }
+    }
+
+    async fn abandon_all(&self, channels: &[PendingChannel], reason: AbandonReason) {
+        abandon_channels(&self.inner, channels, reason).await;
+    }
+
+    /// A plain payjoin into the wallet (no channel): our outputs unchanged, one of our inputs
+    /// contributed if we have one.
+    async fn plain_payjoin(&self, wants: WantsOutputs, original_txid: Txid) -> Step<Reply> {
+        let hold = self.inner.config.watchdog_timeout;
+        let contribution = self.pick_contribution(&wants, hold).await;
+        let result = self
+            .plain_payjoin_with(wants, contribution.clone(), original_txid)
+            .await;
+        if result.is_err() {
+            self.release(contribution.as_ref());
+        }
+        result
+    }
+
+    async fn plain_payjoin_with(
+        &self,
+        wants: WantsOutputs,
+        contribution: Option<InputPair>,
+        original_txid: Txid,
+    ) -> Step<Reply> {
+        let inner = &self.inner;
+        let fee_range = |w: WantsOutputs, input: Option<InputPair>| {
+            let mut inputs = w.commit_outputs();
+            if let Some(input) = input {
+                inputs = inputs.contribute_inputs([input]).map_err(|e| {
+                    tracing::warn!(error = %e, "input contribution refused");
+                    Reply::unavailable()
+                })?;
+            }
+            inputs
+                .commit_inputs()
+                .apply_fee_range(
+                    inner.config.min_fee_rate,
+                    Some(inner.config.max_effective_fee_rate),
+                )
+                .map_err(payjoin_failed)
+        };
+        let provisional = match fee_range(wants.clone(), contribution.clone()) {
+            Ok(p) => p,
+            Err(_) if contribution.is_some() => {
+                self.release(contribution.as_ref());
+                fee_range(wants, None)?
+            }
+            Err(reply) => return Err(reply),
+        };
+        let signed = inner
+            .wallet
+            .sign_and_finalize(provisional.psbt_to_sign())
+            .await
+            .map_err(backend("signing"))?;
+        let proposal = provisional
+            .finalize_signed_proposal(&signed)
+            .map_err(payjoin_failed)?;
+        inner.emit(ReceiverEvent::PlainPayjoinProposed {
+            payjoin_txid: funding::stable_txid(proposal.psbt()),
+            original_txid,
+        });
+        Ok(Reply::proposal(proposal.psbt()))
+    }
+}
+
+pub(crate) async fn abandon_channels<O: ChannelOpener, W, C>(
+    inner: &Inner<O, W, C>,
+    channels: &[PendingChannel],
+    reason: AbandonReason,
+) {
+    for channel in channels {
+        if let Err(e) = inner.opener.abandon(channel, reason).await {
+            tracing::error!(channel = %channel.id, error = %e, "abandoning channel failed");
+        }
+    }
+}
