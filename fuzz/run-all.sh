@@ -10,6 +10,8 @@ for target in $(cargo +nightly fuzz list); do
   mkdir -p "corpus/$target"
   if [ "$target" = decode_json ]; then
     cp seeds/json/*.json "corpus/$target/"
+  elif [ "$target" = devnet_rpc ]; then
+    cp seeds/rpc/*.json "corpus/$target/"
   else
     cp seeds/*.bin "corpus/$target/"
   fi
