@@ -54,20 +54,8 @@ fn bench(c: &mut Criterion) {
         let _guard = rt.enter();
         payjoin_channel::serve(plain_listener, h.receiver.clone()).unwrap()
     };
-    let address = h
-        .receiver_wallet
-        .lock()
-        .unwrap()
-        .wallet
-        .reveal_next_address(bdk_wallet::KeychainKind::External)
-        .address;
-    let mut uri = payjoin::receive::v1::build_v1_pj_uri(
-        &address,
-        h.endpoint.as_str(),
-        payjoin::OutputSubstitution::Enabled,
-    )
-    .unwrap();
-    uri.set_amount(Amount::from_sat(100_000));
+    let address = h.fresh_address();
+    let uri = h.pj_uri(&address, Amount::from_sat(100_000));
     let sender = std::cell::RefCell::new(sender_wallet(0));
     let fresh_request = || {
         let mut s = sender.borrow_mut();

@@ -105,20 +105,8 @@ async fn no_schedule_is_a_plain_payjoin() {
         TestChannelOpener::new(OpenerBehaviour::default()),
     )
     .await;
-    let address = h
-        .receiver_wallet
-        .lock()
-        .unwrap()
-        .wallet
-        .reveal_next_address(bdk_wallet::KeychainKind::External)
-        .address;
-    let mut uri = payjoin::receive::v1::build_v1_pj_uri(
-        &address,
-        h.endpoint.as_str(),
-        payjoin::OutputSubstitution::Enabled,
-    )
-    .unwrap();
-    uri.set_amount(Amount::from_sat(100_000));
+    let address = h.fresh_address();
+    let uri = h.pj_uri(&address, Amount::from_sat(100_000));
     let mut sender = h.funded_sender(0, Amount::from_sat(1_000_000));
     let a = attempt(&mut sender, &uri.to_string(), false).await;
     let tx = sign_proposal(&sender, a.result.expect("sender accepts"));
@@ -182,20 +170,8 @@ async fn replayed_original_is_refused_even_after_restart() {
         TestChannelOpener::new(OpenerBehaviour::default()),
     )
     .await;
-    let address = h
-        .receiver_wallet
-        .lock()
-        .unwrap()
-        .wallet
-        .reveal_next_address(bdk_wallet::KeychainKind::External)
-        .address;
-    let mut uri = payjoin::receive::v1::build_v1_pj_uri(
-        &address,
-        h.endpoint.as_str(),
-        payjoin::OutputSubstitution::Enabled,
-    )
-    .unwrap();
-    uri.set_amount(Amount::from_sat(100_000));
+    let address = h.fresh_address();
+    let uri = h.pj_uri(&address, Amount::from_sat(100_000));
     let mut sender = h.funded_sender(0, Amount::from_sat(1_000_000));
     let original = original_for(&mut sender, &uri);
     let first = attempt_with(original.clone(), uri.clone(), false).await;
@@ -203,13 +179,7 @@ async fn replayed_original_is_refused_even_after_restart() {
 
     h.restart(fast_config()).await;
     // Same original, same address, new endpoint after the restart.
-    let mut uri2 = payjoin::receive::v1::build_v1_pj_uri(
-        &address,
-        h.endpoint.as_str(),
-        payjoin::OutputSubstitution::Enabled,
-    )
-    .unwrap();
-    uri2.set_amount(Amount::from_sat(100_000));
+    let uri2 = h.pj_uri(&address, Amount::from_sat(100_000));
     let replay = attempt_with(original, uri2, false).await;
     assert_eq!(
         replay.status,

@@ -437,6 +437,29 @@ pub fn fast_config() -> ReceiverConfig {
 }
 
 impl Harness {
+    /// A fresh external address of the receiver's wallet.
+    pub fn fresh_address(&self) -> Address {
+        self.receiver_wallet
+            .lock()
+            .unwrap()
+            .wallet
+            .reveal_next_address(KeychainKind::External)
+            .address
+    }
+
+    /// A BIP 21 payjoin URI for `address` at this receiver's current endpoint, output
+    /// substitution enabled.
+    pub fn pj_uri(&self, address: &Address, amount: Amount) -> payjoin::PjUri {
+        let mut uri = payjoin::receive::v1::build_v1_pj_uri(
+            address,
+            self.endpoint.as_str(),
+            payjoin::OutputSubstitution::Enabled,
+        )
+        .unwrap();
+        uri.set_amount(amount);
+        uri
+    }
+
     pub async fn start(config: ReceiverConfig, opener: TestChannelOpener) -> Self {
         let dir = tempfile::tempdir().expect("tempdir");
         let db = dir.path().join("payjoin.sqlite");

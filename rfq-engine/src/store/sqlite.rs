@@ -501,20 +501,13 @@ impl QuoteStore for SqliteQuoteStore {
             if !known {
                 return Ok(Reservation::UnknownQuote);
             }
-            let existing: Option<i64> = conn
-                .prepare_cached(
-                    "SELECT msat FROM rfq_in_flight WHERE channel = ?1 AND htlc_id = ?2",
-                )
-                .and_then(|mut s| {
-                    s.query_row(
-                        params![circuit.channel.as_slice(), to_i64(circuit.htlc_id)],
-                        |r| r.get(0),
-                    )
-                    .optional()
-                })
-                .map_err(sql)?;
+            let existing = circuit_msat(
+                conn,
+                "SELECT msat FROM rfq_in_flight WHERE channel = ?1 AND htlc_id = ?2",
+                circuit,
+            )?;
             if let Some(existing) = existing {
-                return Ok(Reservation::AlreadyReserved(from_i64(existing)));
+                return Ok(Reservation::AlreadyReserved(existing));
             }
             let in_flight = in_flight_msat(conn, &quote_id.0)?;
             let total_in_flight = match decide(in_flight, msat, max_msat) {
@@ -543,19 +536,11 @@ impl QuoteStore for SqliteQuoteStore {
         circuit: CircuitKey,
     ) -> BoxFuture<'_, Result<Option<u64>, StoreError>> {
         self.write(move |conn| {
-            let msat: Option<i64> = conn
-                .prepare_cached(
-                    "DELETE FROM rfq_in_flight WHERE channel = ?1 AND htlc_id = ?2 RETURNING msat",
-                )
-                .and_then(|mut s| {
-                    s.query_row(
-                        params![circuit.channel.as_slice(), to_i64(circuit.htlc_id)],
-                        |r| r.get(0),
-                    )
-                    .optional()
-                })
-                .map_err(sql)?;
-            Ok(msat.map(from_i64))
+            circuit_msat(
+                conn,
+                "DELETE FROM rfq_in_flight WHERE channel = ?1 AND htlc_id = ?2 RETURNING msat",
+                circuit,
+            )
         })
     }
 
@@ -594,4 +579,23 @@ impl QuoteStore for SqliteQuoteStore {
             Ok(out)
         })
     }
+}
+
+/// Runs `statement` (which selects or returns `msat` for `?1` channel, `?2` htlc id) for one
+/// circuit: the circuit's msat, or `None` when it holds no reservation.
+fn circuit_msat(
+    conn: &Connection,
+    statement: &str,
+    circuit: CircuitKey,
+) -> Result<Option<u64>, StoreError> {
+    conn.prepare_cached(statement)
+        .and_then(|mut s| {
+            s.query_row(
+                params![circuit.channel.as_slice(), to_i64(circuit.htlc_id)],
+                |r| r.get::<_, i64>(0),
+            )
+            .optional()
+        })
+        .map(|msat| msat.map(from_i64))
+        .map_err(sql)
 }
