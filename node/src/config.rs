@@ -1,0 +1,115 @@
+//! How a node is configured: where it keeps its state, which chain it follows, where it listens,
+//! and its policies. Built in code with [`NodeBuilder`](crate::NodeBuilder) or read from
+//! `lnedge.toml` by the CLI.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use bitcoin::secp256k1::PublicKey;
+use bitcoin::Network;
+
+/// Where blocks, fee estimates and broadcasts go.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum ChainSource {
+    /// A Bitcoin Core (or devnet) JSON-RPC server.
+    BitcoindRpc {
+        /// `http://host:port`.
+        url: String,
+        /// How to authenticate.
+        auth: RpcCredentials,
+    },
+    /// An embedded devnet (regtest) started inside the node, keeping its chain in
+    /// `<data dir>/devnet` and serving its RPC on a loopback port.
+    EmbeddedDevnet,
+}
+
+/// Credentials for the JSON-RPC server.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum RpcCredentials {
+    /// User name and password.
+    UserPass {
+        /// User.
+        user: String,
+        /// Password.
+        password: String,
+    },
+    /// Core's cookie file (`__cookie__:<hex>`), read at start-up.
+    CookieFile(PathBuf),
+}
+
+/// Which inbound channel requests to accept (LDK 0.3 asks about every one).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum InboundChannelPolicy {
+    /// Accept every request of at least `min_channel_sat`.
+    AcceptAll {
+        /// Smallest channel accepted.
+        min_channel_sat: u64,
+    },
+    /// Accept only from these peers.
+    AcceptFrom(Vec<PublicKey>),
+    /// Refuse every inbound channel.
+    RejectAll,
+}
+
+impl Default for InboundChannelPolicy {
+    fn default() -> Self {
+        Self::AcceptAll { min_channel_sat: 20_000 }
+    }
+}
+
+impl InboundChannelPolicy {
+    /// Whether a request from `peer` for `funding_sat` is accepted; `Err` says why not.
+    pub fn decide(&self, peer: &PublicKey, funding_sat: u64) -> Result<(), String> {
+        match self {
+            Self::AcceptAll { min_channel_sat } if funding_sat < *min_channel_sat => Err(format!(
+                "channel of {funding_sat} sat is below the minimum of {min_channel_sat} sat"
+            )),
+            Self::AcceptAll { .. } => Ok(()),
+            Self::AcceptFrom(peers) if peers.contains(peer) => Ok(()),
+            Self::AcceptFrom(_) => Err("inbound channels are accepted from listed peers only".into()),
+            Self::RejectAll => Err("this node accepts no inbound channels".into()),
+        }
+    }
+}
+
+/// Everything a node needs to start.
+#[derive(Clone, Debug)]
+pub struct NodeConfig {
+    /// Directory of the seed, LDK's state, the wallet and the payment database.
+    pub data_dir: PathBuf,
+    /// Bitcoin network.
+    pub network: Network,
+    /// Alias announced with public channels (at most 32 bytes).
+    pub alias: String,
+    /// P2P listen address (`None`: outbound connections only). Port 0 picks a free port.
+    pub listen: Option<SocketAddr>,
+    /// Chain backend.
+    pub chain: ChainSource,
+    /// Admin HTTP API address (`None`: no API). Port 0 picks a free port.
+    pub admin_api: Option<SocketAddr>,
+    /// Inbound channel policy.
+    pub inbound_channels: InboundChannelPolicy,
+    /// How often to poll the chain backend for new blocks.
+    pub chain_poll_interval: Duration,
+    /// How often to refresh fee estimates, rebroadcast, reconnect peers and re-announce.
+    pub maintenance_interval: Duration,
+}
+
+impl NodeConfig {
+    /// Defaults for a node keeping its state in `data_dir`: regtest, alias `lnedge`, no
+    /// listener, no API, an embedded devnet.
+    pub fn new(data_dir: impl Into<PathBuf>) -> Self {
+        Self {
+            data_dir: data_dir.into(),
+            network: Network::Regtest,
+            alias: "lnedge".into(),
+            listen: None,
+            chain: ChainSource::EmbeddedDevnet,
+            admin_api: None,
+            inbound_channels: InboundChannelPolicy::default(),
+            chain_poll_interval: Duration::from_millis(500),
+            maintenance_interval: Duration::from_secs(30),
+        }
+    }
+}

@@ -1,0 +1,28 @@
+//! The LDK side of the node: concrete types, logger bridge, peer connections, extension slots
+//! and the channel configuration every channel starts from.
+
+pub mod logger;
+pub mod peers;
+pub mod slots;
+pub mod types;
+
+use lightning::util::config::{HTLCInterceptionFlags, UserConfig};
+
+/// The configuration new channels start from.
+///
+/// - anchors off: anchor channels need the wallet to bump commitment and HTLC transactions
+///   (`Event::BumpTransaction`), which this node does not do yet; without anchors the
+///   commitment carries its own fee and a force close confirms on its own;
+/// - unannounced by default (`open_channel` announces on request);
+/// - HTLCs to SCIDs the node does not know are intercepted and handed to the
+///   [`HtlcInterceptor`](slots::HtlcInterceptor) (RFQ's SCID aliases);
+/// - forwards to private channels allowed (an edge node serves private peers).
+pub fn user_config() -> UserConfig {
+    let mut config = UserConfig::default();
+    config.channel_handshake_config.negotiate_anchors_zero_fee_htlc_tx = false;
+    config.channel_handshake_config.announce_for_forwarding = false;
+    config.channel_handshake_limits.force_announced_channel_preference = false;
+    config.accept_forwards_to_priv_channels = true;
+    config.htlc_interception_flags = HTLCInterceptionFlags::ToUnknownSCIDs as u8;
+    config
+}

@@ -1,0 +1,98 @@
+//! The concrete LDK types of the node: every generic parameter chosen once, here.
+
+use std::sync::{Arc, RwLock};
+
+use lightning::chain::chainmonitor;
+use lightning::chain::Filter;
+use lightning::ln::peer_handler::IgnoringMessageHandler;
+use lightning::onion_message::messenger::{DefaultMessageRouter, OnionMessenger as LdkOnionMessenger};
+use lightning::routing::gossip::{NetworkGraph as LdkNetworkGraph, P2PGossipSync};
+use lightning::routing::router::DefaultRouter;
+use lightning::routing::scoring::{ProbabilisticScorer, ProbabilisticScoringFeeParameters};
+use lightning::routing::utxo::UtxoLookup;
+use lightning::sign::{InMemorySigner, KeysManager};
+use lightning::util::sweep::OutputSweeperSync;
+use lightning_net_tokio::SocketDescriptor;
+use lightning_persister::fs_store::v1::FilesystemStore;
+
+use crate::chain::ChainClient;
+use crate::ldk::logger::TracingLogger;
+use crate::ldk::slots::CustomMessageSlot;
+use crate::wallet::OnchainWallet;
+
+/// LDK's logger, bridged into `tracing`.
+pub type Logger = Arc<TracingLogger>;
+/// LDK's key-value store: lightning-persister's filesystem store.
+pub type KvStore = Arc<FilesystemStore>;
+/// The network graph, filled by P2P gossip.
+pub type NetworkGraph = LdkNetworkGraph<Logger>;
+/// The probabilistic scorer over the graph.
+pub type Scorer = ProbabilisticScorer<Arc<NetworkGraph>, Logger>;
+/// The payment router.
+pub type Router = DefaultRouter<
+    Arc<NetworkGraph>,
+    Logger,
+    Arc<KeysManager>,
+    Arc<RwLock<Scorer>>,
+    ProbabilisticScoringFeeParameters,
+    Scorer,
+>;
+/// The onion-message router (blinded paths for offers).
+pub type MessageRouter = DefaultMessageRouter<Arc<NetworkGraph>, Logger, Arc<KeysManager>>;
+/// The chain monitor (no [`Filter`]: the node reads whole blocks).
+pub type ChainMonitor = chainmonitor::ChainMonitor<
+    InMemorySigner,
+    Arc<dyn Filter + Send + Sync>,
+    Arc<ChainClient>,
+    Arc<ChainClient>,
+    Logger,
+    KvStore,
+    Arc<KeysManager>,
+>;
+/// The channel manager.
+pub type ChannelManager = lightning::ln::channelmanager::ChannelManager<
+    Arc<ChainMonitor>,
+    Arc<ChainClient>,
+    Arc<KeysManager>,
+    Arc<KeysManager>,
+    Arc<KeysManager>,
+    Arc<ChainClient>,
+    Arc<Router>,
+    Arc<MessageRouter>,
+    Logger,
+>;
+/// The onion messenger (offers, async payments; offline-peer interception on).
+pub type OnionMessenger = LdkOnionMessenger<
+    Arc<KeysManager>,
+    Arc<KeysManager>,
+    Logger,
+    Arc<ChannelManager>,
+    Arc<MessageRouter>,
+    Arc<ChannelManager>,
+    Arc<ChannelManager>,
+    IgnoringMessageHandler,
+    IgnoringMessageHandler,
+>;
+/// P2P gossip (no UTXO lookup: announcements are not checked against the chain).
+pub type GossipSync = P2PGossipSync<Arc<NetworkGraph>, Arc<dyn UtxoLookup + Send + Sync>, Logger>;
+/// The peer manager (Noise transport over lightning-net-tokio).
+pub type PeerManager = lightning::ln::peer_handler::PeerManager<
+    SocketDescriptor,
+    Arc<ChannelManager>,
+    Arc<GossipSync>,
+    Arc<OnionMessenger>,
+    Logger,
+    Arc<CustomMessageSlot>,
+    Arc<KeysManager>,
+    Arc<ChainMonitor>,
+>;
+/// The output sweeper: claims outputs of closed channels into the wallet.
+pub type Sweeper = OutputSweeperSync<
+    Arc<ChainClient>,
+    Arc<OnchainWallet>,
+    Arc<ChainClient>,
+    Arc<dyn Filter + Send + Sync>,
+    KvStore,
+    Logger,
+    Arc<KeysManager>,
+>;

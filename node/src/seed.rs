@@ -1,0 +1,39 @@
+//! The node seed: 32 random bytes in `<data dir>/seed`, created with mode 0600 at first start.
+
+use std::io::Write;
+use std::path::Path;
+
+use crate::error::NodeError;
+
+/// Reads the seed at `path`, creating it (mode 0600, never overwritten) if absent.
+pub fn load_or_create(path: &Path) -> Result<[u8; 32], NodeError> {
+    match std::fs::read(path) {
+        Ok(bytes) => bytes.try_into().map_err(|b: Vec<u8>| {
+            NodeError::Startup(format!(
+                "seed file {} holds {} bytes, expected 32",
+                path.display(),
+                b.len()
+            ))
+        }),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            let mut seed = [0u8; 32];
+            getrandom::getrandom(&mut seed)
+                .map_err(|e| NodeError::Startup(format!("no randomness for the seed: {e}")))?;
+            let mut options = std::fs::OpenOptions::new();
+            options.write(true).create_new(true);
+            #[cfg(unix)]
+            {
+                use std::os::unix::fs::OpenOptionsExt;
+                options.mode(0o600);
+            }
+            let mut file = options
+                .open(path)
+                .map_err(|e| NodeError::io(format!("creating seed {}", path.display()), e))?;
+            file.write_all(&seed)
+                .and_then(|()| file.sync_all())
+                .map_err(|e| NodeError::io(format!("writing seed {}", path.display()), e))?;
+            Ok(seed)
+        }
+        Err(e) => Err(NodeError::io(format!("reading seed {}", path.display()), e)),
+    }
+}

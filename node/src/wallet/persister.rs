@@ -1,0 +1,92 @@
+//! BDK wallet persistence in the node's SQLite database.
+//!
+//! bdk_wallet's own SQLite persister (its `rusqlite` feature) pins rusqlite 0.31, whose bundled
+//! libsqlite3 cannot be linked next to the rusqlite 0.41 the rest of lnedge uses. This persister
+//! keeps BDK's change sets as JSON rows (BDK's `ChangeSet` is serde) in a table of the same
+//! database, appending on every persist and compacting to one merged row on load.
+
+use std::path::Path;
+
+use bdk_wallet::chain::Merge;
+use bdk_wallet::{ChangeSet, WalletPersister};
+use rusqlite::{params, Connection};
+
+/// Errors of the wallet store.
+#[derive(Debug, thiserror::Error)]
+pub enum WalletStoreError {
+    /// SQLite failed.
+    #[error("wallet database: {0}")]
+    Sqlite(#[from] rusqlite::Error),
+    /// A stored change set could not be read back.
+    #[error("wallet database holds an unreadable change set: {0}")]
+    Corrupt(#[from] serde_json::Error),
+}
+
+/// SQLite-backed [`WalletPersister`].
+#[derive(Debug)]
+pub struct SqliteWalletPersister {
+    conn: Connection,
+}
+
+/// Change-set rows above which loading compacts them into one.
+const COMPACT_AFTER: i64 = 64;
+
+impl SqliteWalletPersister {
+    /// Opens (creating) the database at `path`.
+    pub fn open(path: &Path) -> Result<Self, WalletStoreError> {
+        let conn = Connection::open(path)?;
+        conn.pragma_update(None, "journal_mode", "WAL")?;
+        conn.pragma_update(None, "synchronous", "FULL")?;
+        conn.execute_batch(
+            "CREATE TABLE IF NOT EXISTS wallet_changesets (
+                 id INTEGER PRIMARY KEY AUTOINCREMENT,
+                 changeset TEXT NOT NULL
+             );",
+        )?;
+        Ok(Self { conn })
+    }
+
+    fn load(&mut self) -> Result<ChangeSet, WalletStoreError> {
+        let mut merged = ChangeSet::default();
+        let mut rows = 0i64;
+        {
+            let mut stmt =
+                self.conn.prepare("SELECT changeset FROM wallet_changesets ORDER BY id")?;
+            let mut cursor = stmt.query([])?;
+            while let Some(row) = cursor.next()? {
+                let text: String = row.get(0)?;
+                merged.merge(serde_json::from_str::<ChangeSet>(&text)?);
+                rows += 1;
+            }
+        }
+        if rows > COMPACT_AFTER {
+            let text = serde_json::to_string(&merged)?;
+            let tx = self.conn.transaction()?;
+            tx.execute("DELETE FROM wallet_changesets", [])?;
+            tx.execute("INSERT INTO wallet_changesets (changeset) VALUES (?1)", params![text])?;
+            tx.commit()?;
+        }
+        Ok(merged)
+    }
+
+    fn append(&mut self, changeset: &ChangeSet) -> Result<(), WalletStoreError> {
+        if changeset.is_empty() {
+            return Ok(());
+        }
+        let text = serde_json::to_string(changeset)?;
+        self.conn.execute("INSERT INTO wallet_changesets (changeset) VALUES (?1)", params![text])?;
+        Ok(())
+    }
+}
+
+impl WalletPersister for SqliteWalletPersister {
+    type Error = WalletStoreError;
+
+    fn initialize(persister: &mut Self) -> Result<ChangeSet, Self::Error> {
+        persister.load()
+    }
+
+    fn persist(persister: &mut Self, changeset: &ChangeSet) -> Result<(), Self::Error> {
+        persister.append(changeset)
+    }
+}
