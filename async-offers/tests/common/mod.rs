@@ -1,0 +1,4 @@
+//! Helpers shared by the integration tests that include this module.
+
+pub mod ldk;
+pub mod store_suite;
