@@ -5,6 +5,7 @@
 //! Start with [`NodeBuilder`]; a built [`Node`] answers everything the admin API exposes.
 #![warn(missing_docs)]
 
+pub mod api;
 pub mod builder;
 pub mod chain;
 pub mod config;

@@ -1,0 +1,294 @@
+//! The admin HTTP API (DESIGN.md decision 6): JSON over hyper 1, every request authenticated
+//! with a bearer token kept in a 0600 file. The `lnedge` CLI is a client of it; `docs/api.md`
+//! lists every endpoint with an example.
+//!
+//! | Method | Path | Node call |
+//! |---|---|---|
+//! | GET | `/v1/info` | [`Node::info`] |
+//! | GET | `/v1/peers` | [`Node::list_peers`] |
+//! | POST | `/v1/peers/connect` | [`Node::connect_peer`] |
+//! | POST | `/v1/peers/disconnect` | [`Node::disconnect_peer`] |
+//! | GET | `/v1/channels` | [`Node::list_channels`] |
+//! | POST | `/v1/channels/open` | [`Node::open_channel`] |
+//! | POST | `/v1/channels/close` | [`Node::close_channel`] |
+//! | POST | `/v1/invoices` | [`Node::create_invoice`] |
+//! | POST | `/v1/invoices/pay` | [`Node::pay_invoice`] (+ [`Node::wait_payment`]) |
+//! | POST | `/v1/offers` | [`Node::create_offer`] |
+//! | POST | `/v1/offers/pay` | [`Node::pay_offer`] (+ [`Node::wait_payment`]) |
+//! | GET | `/v1/payments` | [`Node::list_payments`] |
+//! | GET | `/v1/payments/{id}` | [`Node::payment`] |
+//! | POST | `/v1/wallet/address` | [`Node::wallet_address`] |
+//! | GET | `/v1/wallet/balance` | [`Node::wallet_balance`] |
+//! | POST | `/v1/wallet/send` | [`Node::wallet_send`] |
+//! | GET | `/v1/events` | [`Node::subscribe`] as server-sent events |
+//!
+//! Errors are `{"error": "<text>"}` with 400 (bad input), 401 (no or wrong token), 404 (unknown
+//! route or thing), 405 (wrong method), 413 (body over 64 KiB), 500 (the node failed) or 504
+//! (a payment still pending after `wait_secs`).
+
+mod events;
+mod routes;
+mod token;
+
+pub use routes::{DEFAULT_INVOICE_EXPIRY_SECS, MAX_WAIT_SECS};
+
+use std::convert::Infallible;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use http_body_util::{BodyExt, Either, Full, LengthLimitError, Limited};
+use hyper::body::{Bytes, Incoming};
+use hyper::header::{
+    HeaderValue, ALLOW, AUTHORIZATION, CACHE_CONTROL, CONTENT_LENGTH, CONTENT_TYPE,
+    WWW_AUTHENTICATE,
+};
+use hyper::{Request, Response, StatusCode};
+use hyper_util::rt::TokioIo;
+use serde_json::{json, Value};
+use tokio::net::TcpListener;
+use tokio::sync::oneshot;
+use tokio::task::JoinSet;
+
+use crate::Node;
+use events::EventStream;
+use routes::{Endpoint, Failure, NoRoute};
+
+/// Largest request body accepted.
+pub const MAX_BODY_BYTES: usize = 64 * 1024;
+
+/// Errors starting the admin API.
+#[derive(Debug, thiserror::Error)]
+pub enum ApiError {
+    /// Binding the listener failed.
+    #[error("cannot listen on {addr}: {source}")]
+    Bind {
+        /// The address.
+        addr: SocketAddr,
+        /// The I/O error.
+        source: std::io::Error,
+    },
+    /// Creating or reading the token file failed.
+    #[error("token file {path}: {source}")]
+    TokenFile {
+        /// The file.
+        path: PathBuf,
+        /// The I/O error.
+        source: std::io::Error,
+    },
+    /// The token file exists but holds no valid token.
+    #[error("token file {path} is not valid: {reason}")]
+    BadTokenFile {
+        /// The file.
+        path: PathBuf,
+        /// What is wrong.
+        reason: String,
+    },
+    /// No randomness for a new token.
+    #[error("no randomness for the API token: {0}")]
+    Random(String),
+}
+
+/// A running admin API server; stops on [`shutdown`](Self::shutdown) or when dropped.
+pub struct AdminApi {
+    addr: SocketAddr,
+    token: String,
+    stop: Option<oneshot::Sender<()>>,
+    task: Option<tokio::task::JoinHandle<()>>,
+}
+
+impl std::fmt::Debug for AdminApi {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AdminApi")
+            .field("addr", &self.addr)
+            .finish_non_exhaustive()
+    }
+}
+
+type ApiBody = Either<Full<Bytes>, EventStream>;
+
+impl AdminApi {
+    /// Loads the token from `token_path` (creating the file, mode 0600, at first start), binds
+    /// `addr` (port 0 picks a free port) and serves `node` on the current tokio runtime.
+    pub async fn start(node: Node, addr: SocketAddr, token_path: &Path) -> Result<Self, ApiError> {
+        let token = token::load_or_create(token_path)?;
+        let listener = TcpListener::bind(addr)
+            .await
+            .map_err(|source| ApiError::Bind { addr, source })?;
+        let local = listener
+            .local_addr()
+            .map_err(|source| ApiError::Bind { addr, source })?;
+        let (stop, mut stopped) = oneshot::channel();
+        let shared_token = token.clone();
+        let task = tokio::spawn(async move {
+            let mut connections = JoinSet::new();
+            loop {
+                tokio::select! {
+                    _ = &mut stopped => break,
+                    accepted = listener.accept() => {
+                        let stream = match accepted {
+                            Ok((stream, _)) => stream,
+                            Err(e) => {
+                                tracing::warn!(error = %e, "admin API accept failed");
+                                tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+                                continue;
+                            }
+                        };
+                        let node = node.clone();
+                        let token = shared_token.clone();
+                        connections.spawn(async move {
+                            let service = hyper::service::service_fn(move |req| {
+                                let node = node.clone();
+                                let token = token.clone();
+                                async move { Ok::<_, Infallible>(handle(&node, &token, req).await) }
+                            });
+                            let conn = hyper::server::conn::http1::Builder::new()
+                                .serve_connection(TokioIo::new(stream), service);
+                            if let Err(e) = conn.await {
+                                tracing::debug!(error = %e, "admin API connection ended with an error");
+                            }
+                        });
+                    }
+                    Some(_) = connections.join_next(), if !connections.is_empty() => {}
+                }
+            }
+            connections.shutdown().await;
+        });
+        tracing::info!(addr = %local, "admin API listening");
+        Ok(Self {
+            addr: local,
+            token,
+            stop: Some(stop),
+            task: Some(task),
+        })
+    }
+
+    /// The address it listens on (port 0 resolved).
+    pub fn local_addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// `http://host:port`, the base URL for clients.
+    pub fn url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    /// The bearer token clients must send (`Authorization: Bearer <token>`).
+    pub fn token(&self) -> &str {
+        &self.token
+    }
+
+    /// Stops accepting and closes every connection (event streams included).
+    pub async fn shutdown(mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        if let Some(task) = self.task.take() {
+            let _ = task.await;
+        }
+    }
+}
+
+impl Drop for AdminApi {
+    fn drop(&mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+    }
+}
+
+fn json_reply(status: StatusCode, value: &Value) -> Response<ApiBody> {
+    let mut response = Response::new(Either::Left(Full::new(Bytes::from(format!("{value}\n")))));
+    *response.status_mut() = status;
+    response
+        .headers_mut()
+        .insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
+    response
+}
+
+fn error_reply(failure: &Failure) -> Response<ApiBody> {
+    json_reply(failure.status, &json!({ "error": failure.message }))
+}
+
+async fn handle(node: &Node, token: &str, req: Request<Incoming>) -> Response<ApiBody> {
+    let header = req.headers().get(AUTHORIZATION).map(HeaderValue::as_bytes);
+    if !token::authorized(header, token) {
+        let mut response = error_reply(&Failure::new(
+            StatusCode::UNAUTHORIZED,
+            "unauthorized: send `Authorization: Bearer <token>` with the token from the node's api_token file",
+        ));
+        response
+            .headers_mut()
+            .insert(WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+        return response;
+    }
+    let endpoint = match routes::route(req.method(), req.uri().path()) {
+        Ok(endpoint) => endpoint,
+        Err(NoRoute::NotFound) => {
+            return error_reply(&Failure::new(
+                StatusCode::NOT_FOUND,
+                format!("no such endpoint: {}", req.uri().path()),
+            ))
+        }
+        Err(NoRoute::MethodNotAllowed(allowed)) => {
+            let mut response = error_reply(&Failure::new(
+                StatusCode::METHOD_NOT_ALLOWED,
+                format!(
+                    "{} does not accept {}; use {allowed}",
+                    req.uri().path(),
+                    req.method()
+                ),
+            ));
+            if let Ok(value) = HeaderValue::from_str(allowed.as_str()) {
+                response.headers_mut().insert(ALLOW, value);
+            }
+            return response;
+        }
+    };
+    if endpoint == Endpoint::Events {
+        let mut response = Response::new(Either::Right(EventStream::new(node.subscribe())));
+        let headers = response.headers_mut();
+        headers.insert(CONTENT_TYPE, HeaderValue::from_static("text/event-stream"));
+        headers.insert(CACHE_CONTROL, HeaderValue::from_static("no-cache"));
+        return response;
+    }
+    let body = match read_body(req).await {
+        Ok(body) => body,
+        Err(failure) => return error_reply(&failure),
+    };
+    match routes::call(node, endpoint, &body).await {
+        Ok(value) => json_reply(StatusCode::OK, &value),
+        Err(failure) => {
+            if failure.status.is_server_error() {
+                tracing::warn!(status = %failure.status, error = %failure.message, "admin API call failed");
+            }
+            error_reply(&failure)
+        }
+    }
+}
+
+async fn read_body(req: Request<Incoming>) -> Result<Bytes, Failure> {
+    let too_large = || {
+        Failure::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            format!("request body is larger than {MAX_BODY_BYTES} bytes"),
+        )
+    };
+    let declared = req
+        .headers()
+        .get(CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
+    if declared.is_some_and(|len| len > MAX_BODY_BYTES as u64) {
+        return Err(too_large());
+    }
+    match Limited::new(req.into_body(), MAX_BODY_BYTES)
+        .collect()
+        .await
+    {
+        Ok(collected) => Ok(collected.to_bytes()),
+        Err(e) if e.downcast_ref::<LengthLimitError>().is_some() => Err(too_large()),
+        Err(e) => Err(Failure::bad_request(format!(
+            "cannot read request body: {e}"
+        ))),
+    }
+}

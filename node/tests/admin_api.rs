@@ -1,0 +1,406 @@
+//! The admin HTTP API against a real node (embedded devnet) over loopback HTTP: authentication,
+//! the read endpoints, and 400/404/405/413 on bad requests.
+
+use std::path::PathBuf;
+
+use http_body_util::{BodyExt, Full};
+use hyper::body::Bytes;
+use hyper::{Method, Request, StatusCode};
+use hyper_util::client::legacy::connect::HttpConnector;
+use hyper_util::client::legacy::Client;
+use hyper_util::rt::TokioExecutor;
+use lnedge_node::api::AdminApi;
+use lnedge_node::{Node, NodeBuilder};
+use serde_json::Value;
+
+struct Harness {
+    node: Node,
+    api: AdminApi,
+    client: Client<HttpConnector, Full<Bytes>>,
+    token_path: PathBuf,
+    _dir: tempfile::TempDir,
+}
+
+async fn start() -> Harness {
+    let dir = tempfile::tempdir().unwrap();
+    let node = NodeBuilder::new(dir.path().join("node"))
+        .embedded_devnet()
+        .build()
+        .await
+        .expect("node starts");
+    let token_path = dir.path().join("node").join("api_token");
+    let api = AdminApi::start(node.clone(), "127.0.0.1:0".parse().unwrap(), &token_path)
+        .await
+        .expect("API starts");
+    let client = Client::builder(TokioExecutor::new()).build_http();
+    Harness {
+        node,
+        api,
+        client,
+        token_path,
+        _dir: dir,
+    }
+}
+
+impl Harness {
+    async fn raw(
+        &self,
+        method: Method,
+        path: &str,
+        auth: Option<&str>,
+        body: &str,
+    ) -> (StatusCode, hyper::HeaderMap, Value) {
+        let mut req = Request::builder()
+            .method(method)
+            .uri(format!("{}{path}", self.api.url()));
+        if let Some(auth) = auth {
+            req = req.header("authorization", auth);
+        }
+        if !body.is_empty() {
+            req = req.header("content-type", "application/json");
+        }
+        let response = self
+            .client
+            .request(req.body(Full::new(Bytes::from(body.to_string()))).unwrap())
+            .await
+            .expect("request answered");
+        let status = response.status();
+        let headers = response.headers().clone();
+        let bytes = response.into_body().collect().await.unwrap().to_bytes();
+        let value = serde_json::from_slice(&bytes).unwrap_or_else(|e| {
+            panic!(
+                "{path}: reply is not JSON ({e}): {}",
+                String::from_utf8_lossy(&bytes)
+            )
+        });
+        (status, headers, value)
+    }
+
+    async fn call(&self, method: Method, path: &str, body: &str) -> (StatusCode, Value) {
+        let auth = format!("Bearer {}", self.api.token());
+        let (status, _, value) = self.raw(method, path, Some(&auth), body).await;
+        (status, value)
+    }
+
+    async fn get(&self, path: &str) -> (StatusCode, Value) {
+        self.call(Method::GET, path, "").await
+    }
+
+    async fn post(&self, path: &str, body: &str) -> (StatusCode, Value) {
+        self.call(Method::POST, path, body).await
+    }
+
+    async fn stop(self) {
+        self.api.shutdown().await;
+        self.node.stop().await;
+    }
+}
+
+fn error_text(value: &Value) -> &str {
+    value["error"].as_str().expect("an error message")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn requests_need_the_bearer_token() {
+    let h = start().await;
+    let wrong = format!("Bearer {}", "0".repeat(64));
+    let bare = h.api.token().to_string();
+    for auth in [
+        None,
+        Some(wrong.as_str()),
+        Some(bare.as_str()),
+        Some("Bearer "),
+    ] {
+        for (method, path) in [
+            (Method::GET, "/v1/info"),
+            (Method::POST, "/v1/wallet/address"),
+            (Method::GET, "/v1/no-such-route"),
+        ] {
+            let (status, headers, body) = h.raw(method, path, auth, "").await;
+            assert_eq!(status, StatusCode::UNAUTHORIZED, "{path} with {auth:?}");
+            assert_eq!(headers["www-authenticate"], "Bearer");
+            assert!(error_text(&body).contains("unauthorized"));
+        }
+    }
+    h.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn read_endpoints_answer() {
+    let h = start().await;
+    let (status, info) = h.get("/v1/info").await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(info["node_id"], h.node.node_id().to_string());
+    assert_eq!(info["network"], "regtest");
+    assert_eq!(info["peers"], 0);
+
+    let (status, balance) = h.get("/v1/wallet/balance").await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(balance["total_sat"].is_u64());
+
+    let (status, address) = h.post("/v1/wallet/address", "").await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(address["address"].as_str().unwrap().starts_with("bcrt1"));
+    let (status, _) = h.post("/v1/wallet/address", "{}").await;
+    assert_eq!(status, StatusCode::OK);
+
+    for path in ["/v1/peers", "/v1/channels", "/v1/payments"] {
+        let (status, list) = h.get(path).await;
+        assert_eq!(status, StatusCode::OK, "{path}");
+        assert_eq!(list, Value::Array(vec![]), "{path}");
+    }
+
+    // An invoice shows up as an inbound pending payment under its hash.
+    let (status, invoice) = h
+        .post(
+            "/v1/invoices",
+            r#"{"amount_msat": 21000, "description": "coffee", "expiry_secs": 600}"#,
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{invoice}");
+    assert!(invoice["invoice"].as_str().unwrap().starts_with("lnbcrt"));
+    assert_eq!(invoice["expiry_secs"], 600);
+    let hash = invoice["payment_hash"].as_str().unwrap();
+    let (status, payment) = h.get(&format!("/v1/payments/{hash}")).await;
+    assert_eq!(status, StatusCode::OK, "{payment}");
+    assert_eq!(payment["direction"], "inbound");
+    assert_eq!(payment["status"], "pending");
+    assert_eq!(payment["amount_msat"], 21000);
+    let (_, payments) = h.get("/v1/payments").await;
+    assert_eq!(payments.as_array().unwrap().len(), 1);
+
+    // The event stream is a server-sent event stream.
+    let auth = format!("Bearer {}", h.api.token());
+    let req = Request::get(format!("{}/v1/events", h.api.url()))
+        .header("authorization", auth)
+        .body(Full::new(Bytes::new()))
+        .unwrap();
+    let response = h.client.request(req).await.unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    assert_eq!(response.headers()["content-type"], "text/event-stream");
+    drop(response);
+
+    h.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bad_requests_get_400_with_the_reason() {
+    let h = start().await;
+    let id = h.node.node_id().to_string();
+    let cases: Vec<(&str, String, &str)> = vec![
+        ("/v1/invoices", "{".into(), "invalid request body"),
+        ("/v1/invoices", "[1, 2]".into(), "invalid request body"),
+        (
+            "/v1/invoices",
+            r#"{"amount": 1000}"#.into(),
+            "unknown field `amount`, expected one of",
+        ),
+        (
+            "/v1/invoices",
+            r#"{"amount_msat": 0}"#.into(),
+            "amount_msat must be positive",
+        ),
+        (
+            "/v1/invoices",
+            r#"{"amount_msat": -5}"#.into(),
+            "invalid value: integer `-5`",
+        ),
+        (
+            "/v1/invoices",
+            r#"{"amount_msat": 18446744073709551616}"#.into(),
+            "invalid request body",
+        ),
+        (
+            "/v1/invoices",
+            r#"{"amount_msat": "1000"}"#.into(),
+            "invalid type: string",
+        ),
+        (
+            "/v1/invoices",
+            r#"{"expiry_secs": 0}"#.into(),
+            "expiry_secs must be positive",
+        ),
+        (
+            "/v1/offers",
+            r#"{"amount_msat": 0}"#.into(),
+            "amount_msat must be positive",
+        ),
+        (
+            "/v1/channels/open",
+            r#"{"node_id": "xyz", "amount_sat": 100000}"#.into(),
+            "invalid node id `xyz`",
+        ),
+        (
+            "/v1/channels/open",
+            format!(r#"{{"node_id": "{id}", "amount_sat": 0}}"#),
+            "amount_sat must be positive",
+        ),
+        (
+            "/v1/channels/open",
+            format!(r#"{{"node_id": "{id}", "amount_sat": 2100000000000001}}"#),
+            "exceeds 21 million",
+        ),
+        (
+            "/v1/channels/open",
+            format!(r#"{{"node_id": "{id}", "amount_sat": 1000, "push_msat": 1000001}}"#),
+            "push_msat exceeds",
+        ),
+        (
+            "/v1/channels/open",
+            format!(r#"{{"node_id": "{id}"}}"#),
+            "missing field `amount_sat`",
+        ),
+        (
+            "/v1/channels/close",
+            r#"{"channel_id": "zz"}"#.into(),
+            "invalid channel id `zz`",
+        ),
+        (
+            "/v1/peers/connect",
+            r#"{"uri": "nobody"}"#.into(),
+            "is not of the form",
+        ),
+        (
+            "/v1/peers/connect",
+            r#"{"node_id": "02ab"}"#.into(),
+            "give either `uri`",
+        ),
+        (
+            "/v1/peers/connect",
+            r#"{"node_id": "02ab", "address": "127.0.0.1:9735"}"#.into(),
+            "invalid node id `02ab`",
+        ),
+        ("/v1/peers/disconnect", "".into(), "missing field `node_id`"),
+        (
+            "/v1/invoices/pay",
+            r#"{"invoice": "lnbc1nonsense"}"#.into(),
+            "invalid BOLT 11 invoice",
+        ),
+        (
+            "/v1/invoices/pay",
+            r#"{"invoice": "x", "wait_secs": 100000}"#.into(),
+            "wait_secs must be at most",
+        ),
+        (
+            "/v1/offers/pay",
+            r#"{"offer": "lno1nonsense"}"#.into(),
+            "invalid BOLT 12 offer",
+        ),
+        (
+            "/v1/wallet/send",
+            r#"{"address": "not-an-address", "amount_sat": 1000}"#.into(),
+            "invalid address",
+        ),
+        (
+            "/v1/wallet/send",
+            r#"{"address": "bcrt1qxyz"}"#.into(),
+            "missing `amount_sat`",
+        ),
+        (
+            "/v1/wallet/send",
+            r#"{"address": "bcrt1qxyz", "amount_sat": 0}"#.into(),
+            "amount_sat must be positive",
+        ),
+        (
+            "/v1/wallet/send",
+            r#"{"address": "bcrt1qxyz", "amount_sat": 5, "fee_rate_sat_per_vb": 0}"#.into(),
+            "fee_rate_sat_per_vb must be positive",
+        ),
+        (
+            "/v1/wallet/address",
+            r#"{"label": "x"}"#.into(),
+            "unknown field `label`",
+        ),
+    ];
+    for (path, body, expected) in cases {
+        let (status, reply) = h.post(path, &body).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{path} {body}: {reply}");
+        assert!(
+            error_text(&reply).contains(expected),
+            "{path} {body}: expected `{expected}` in {reply}"
+        );
+    }
+
+    let (status, reply) = h.get("/v1/payments/xyz").await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert!(error_text(&reply).contains("invalid payment id `xyz`"));
+
+    let (status, reply) = h.get(&format!("/v1/payments/{}", "ab".repeat(32))).await;
+    assert_eq!(status, StatusCode::NOT_FOUND, "{reply}");
+    assert!(error_text(&reply).contains("no payment"));
+
+    let (status, reply) = h.get("/v1/nothing-here").await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    assert!(error_text(&reply).contains("no such endpoint"));
+
+    let (status, reply) = h
+        .post("/v1/peers/disconnect", &format!(r#"{{"node_id": "{id}"}}"#))
+        .await;
+    assert_eq!(status, StatusCode::NOT_FOUND, "{reply}");
+
+    let (status, reply) = h
+        .post(
+            "/v1/channels/close",
+            &format!(r#"{{"channel_id": "{}"}}"#, "00".repeat(32)),
+        )
+        .await;
+    assert_eq!(status, StatusCode::NOT_FOUND, "{reply}");
+
+    let auth = format!("Bearer {}", h.api.token());
+    let (status, headers, reply) = h.raw(Method::GET, "/v1/invoices", Some(&auth), "").await;
+    assert_eq!(status, StatusCode::METHOD_NOT_ALLOWED);
+    assert_eq!(headers["allow"], "POST");
+    assert!(error_text(&reply).contains("use POST"));
+    let (status, _, _) = h.raw(Method::DELETE, "/v1/info", Some(&auth), "").await;
+    assert_eq!(status, StatusCode::METHOD_NOT_ALLOWED);
+
+    let big = format!(r#"{{"description": "{}"}}"#, "a".repeat(70 * 1024));
+    let (status, reply) = h.post("/v1/invoices", &big).await;
+    assert_eq!(status, StatusCode::PAYLOAD_TOO_LARGE, "{reply}");
+
+    // The node still answers after all that.
+    let (status, _) = h.get("/v1/info").await;
+    assert_eq!(status, StatusCode::OK);
+    h.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn token_file_is_private_and_reused_on_restart() {
+    let h = start().await;
+    let token = h.api.token().to_string();
+    assert_eq!(token.len(), 64);
+    let text = std::fs::read_to_string(&h.token_path).unwrap();
+    assert_eq!(text.trim(), token);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(&h.token_path)
+            .unwrap()
+            .permissions()
+            .mode();
+        assert_eq!(mode & 0o777, 0o600);
+    }
+    let Harness {
+        node,
+        api,
+        client,
+        token_path,
+        _dir,
+    } = h;
+    api.shutdown().await;
+
+    let api = AdminApi::start(node.clone(), "127.0.0.1:0".parse().unwrap(), &token_path)
+        .await
+        .unwrap();
+    assert_eq!(api.token(), token);
+    let h = Harness {
+        node,
+        api,
+        client,
+        token_path,
+        _dir,
+    };
+    let (status, _) = h.get("/v1/info").await;
+    assert_eq!(status, StatusCode::OK);
+    h.stop().await;
+}
