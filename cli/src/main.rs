@@ -1,15 +1,21 @@
 //! `lnedge`: the operator's command line.
 //!
-//! Today it carries the offline RFQ tools (`lnedge rfq …`) and the embedded regtest chain
-//! (`lnedge devnet`); the node and demo commands join with the node. Every error prints one line
-//! to stderr and exits with status 2.
+//! It runs the node (`lnedge node run`), drives a running node over its admin API (`lnedge info`,
+//! `peer`, `channel`, `invoice`, `pay`, `offer`, `payments`, `wallet`), and carries the offline
+//! RFQ tools (`lnedge rfq …`) and the embedded regtest chain (`lnedge devnet`). Every error
+//! prints one line to stderr and exits with status 2.
 
+mod api_client;
+mod api_commands;
 mod convert;
 mod devnet;
+mod node_cmd;
 mod output;
 mod rfq;
+mod table;
 
 use clap::{Parser, Subcommand};
+use std::path::PathBuf;
 use std::process::ExitCode;
 
 /// lnedge: an edge node for Lightning — RFQ asset quotes, payjoin-funded channels, async
@@ -19,6 +25,19 @@ use std::process::ExitCode;
 struct Cli {
     #[command(subcommand)]
     command: Command,
+    /// Admin API: the URL clients use, the address `node run` listens on
+    /// [default: 127.0.0.1:9737].
+    #[arg(long, global = true, value_name = "URL")]
+    api: Option<String>,
+    /// The node's data directory [default: ~/.lnedge].
+    #[arg(long, global = true, value_name = "DIR")]
+    data_dir: Option<PathBuf>,
+    /// The API token file [default: <data dir>/api_token].
+    #[arg(long, global = true, value_name = "FILE")]
+    token_file: Option<PathBuf>,
+    /// Print the API's JSON replies instead of tables.
+    #[arg(long, global = true)]
+    json: bool,
 }
 
 #[derive(Subcommand)]
@@ -29,6 +48,11 @@ enum Command {
     /// Run devnet, an embedded regtest chain that serves Bitcoin Core's JSON-RPC, in the
     /// foreground until Ctrl-C.
     Devnet(devnet::DevnetArgs),
+    /// Run the node.
+    #[command(subcommand)]
+    Node(node_cmd::NodeCommand),
+    #[command(flatten)]
+    Api(api_commands::ApiCommand),
 }
 
 fn main() -> ExitCode {
@@ -36,6 +60,16 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Rfq(cmd) => rfq::run(cmd),
         Command::Devnet(args) => devnet::run(args),
+        Command::Node(cmd) => node_cmd::run(cmd, cli.data_dir, cli.api),
+        Command::Api(cmd) => api_commands::run(
+            cmd,
+            api_commands::ClientOptions {
+                api: cli.api,
+                token_file: cli.token_file,
+                data_dir: cli.data_dir,
+                json: cli.json,
+            },
+        ),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

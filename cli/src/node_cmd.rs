@@ -1,0 +1,361 @@
+//! `lnedge node run`: the daemon. Settings come from an optional TOML file (`--config`) whose
+//! keys mirror the flags; flags override the file. It builds the node, serves the admin API
+//! (token in `<data dir>/api_token`), prints where everything listens and runs until Ctrl-C.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::str::FromStr;
+
+use anyhow::{bail, Context};
+use bitcoin::Network;
+use clap::{Args, Subcommand};
+use lnedge_node::api::AdminApi;
+use lnedge_node::{ChainSource, NodeBuilder, NodeConfig, RpcCredentials};
+use serde::Deserialize;
+
+use crate::api_client::{default_data_dir, token_path, DEFAULT_API_ADDR};
+
+/// Default P2P listen address.
+pub const DEFAULT_LISTEN: &str = "0.0.0.0:9735";
+
+/// `lnedge node …`.
+#[derive(Subcommand, Debug)]
+pub enum NodeCommand {
+    /// Run the node in the foreground until Ctrl-C.
+    Run(RunArgs),
+}
+
+/// Options of `lnedge node run`; each one can also be set in the config file.
+#[derive(Args, Debug, Default)]
+pub struct RunArgs {
+    /// TOML config file; its keys are the long flag names with `_` for `-`.
+    #[arg(long, value_name = "FILE")]
+    config: Option<PathBuf>,
+    /// Network: bitcoin, testnet, testnet4, signet or regtest [default: regtest].
+    #[arg(long)]
+    network: Option<String>,
+    /// P2P listen address [default: 0.0.0.0:9735].
+    #[arg(long, value_name = "ADDR")]
+    listen: Option<SocketAddr>,
+    /// Bitcoin Core JSON-RPC URL, e.g. http://127.0.0.1:18443.
+    #[arg(long, value_name = "URL", conflicts_with = "devnet")]
+    bitcoind_url: Option<String>,
+    /// RPC user (with --bitcoind-password).
+    #[arg(
+        long,
+        value_name = "USER",
+        requires = "bitcoind_password",
+        conflicts_with = "bitcoind_cookie"
+    )]
+    bitcoind_user: Option<String>,
+    /// RPC password (with --bitcoind-user).
+    #[arg(long, value_name = "PASSWORD", requires = "bitcoind_user")]
+    bitcoind_password: Option<String>,
+    /// Bitcoin Core's cookie file instead of user and password.
+    #[arg(long, value_name = "FILE")]
+    bitcoind_cookie: Option<PathBuf>,
+    /// Run an embedded devnet (regtest chain) inside the node instead of using bitcoind.
+    #[arg(long)]
+    devnet: bool,
+    /// Node alias (announced with public channels).
+    #[arg(long)]
+    alias: Option<String>,
+}
+
+/// The config file: the same settings as the flags, all optional.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ConfigFile {
+    data_dir: Option<PathBuf>,
+    network: Option<String>,
+    listen: Option<SocketAddr>,
+    api: Option<String>,
+    bitcoind_url: Option<String>,
+    bitcoind_user: Option<String>,
+    bitcoind_password: Option<String>,
+    bitcoind_cookie: Option<PathBuf>,
+    devnet: Option<bool>,
+    alias: Option<String>,
+}
+
+impl ConfigFile {
+    fn read(path: &Path) -> anyhow::Result<Self> {
+        let text = std::fs::read_to_string(path)
+            .with_context(|| format!("cannot read config file {}", path.display()))?;
+        toml::from_str(&text).map_err(|e| {
+            anyhow::anyhow!(
+                "config file {}: {}",
+                path.display(),
+                e.to_string().trim().replace('\n', " ")
+            )
+        })
+    }
+}
+
+/// What the node will run with, flags and file merged.
+#[derive(Debug)]
+pub struct Settings {
+    /// The node's configuration.
+    pub node: NodeConfig,
+    /// Admin API address.
+    pub api: SocketAddr,
+}
+
+fn parse_network(s: &str) -> anyhow::Result<Network> {
+    match s.trim() {
+        "mainnet" => Ok(Network::Bitcoin),
+        other => Network::from_str(other).map_err(|_| {
+            anyhow::anyhow!(
+                "unknown network `{s}` (expected bitcoin, testnet, testnet4, signet or regtest)"
+            )
+        }),
+    }
+}
+
+fn chain_source(
+    url: Option<String>,
+    user: Option<String>,
+    password: Option<String>,
+    cookie: Option<PathBuf>,
+    devnet: bool,
+) -> anyhow::Result<Option<ChainSource>> {
+    match (url, devnet) {
+        (Some(_), true) => bail!("choose either bitcoind_url or devnet, not both"),
+        (None, true) => Ok(Some(ChainSource::EmbeddedDevnet)),
+        (Some(url), false) => {
+            let auth = match (user, password, cookie) {
+                (Some(user), Some(password), None) => RpcCredentials::UserPass { user, password },
+                (None, None, Some(cookie)) => RpcCredentials::CookieFile(cookie),
+                (None, None, None) => bail!(
+                    "bitcoind_url needs credentials: bitcoind_user and bitcoind_password, or bitcoind_cookie"
+                ),
+                _ => bail!(
+                    "give either bitcoind_user and bitcoind_password, or bitcoind_cookie"
+                ),
+            };
+            Ok(Some(ChainSource::BitcoindRpc { url, auth }))
+        }
+        (None, false) => {
+            if user.is_some() || password.is_some() || cookie.is_some() {
+                bail!("bitcoind credentials given without bitcoind_url");
+            }
+            Ok(None)
+        }
+    }
+}
+
+/// Parses an API listen address: `host:port`, an `http://` prefix allowed.
+fn parse_api_addr(s: &str) -> anyhow::Result<SocketAddr> {
+    let addr = s.trim().trim_start_matches("http://").trim_end_matches('/');
+    addr.parse()
+        .with_context(|| format!("invalid API address `{s}` (expected IP:PORT)"))
+}
+
+/// Merges the flags (`--data-dir` and `--api` are the global ones) over the config file over
+/// the defaults.
+pub fn settings(
+    args: RunArgs,
+    data_dir_flag: Option<PathBuf>,
+    api_flag: Option<String>,
+) -> anyhow::Result<Settings> {
+    let file = match &args.config {
+        Some(path) => ConfigFile::read(path)?,
+        None => ConfigFile::default(),
+    };
+    let data_dir = data_dir_flag
+        .or(file.data_dir)
+        .unwrap_or_else(default_data_dir);
+    let network = match args.network.or(file.network) {
+        Some(n) => parse_network(&n)?,
+        None => Network::Regtest,
+    };
+    let from_flags = chain_source(
+        args.bitcoind_url,
+        args.bitcoind_user,
+        args.bitcoind_password,
+        args.bitcoind_cookie,
+        args.devnet,
+    )?;
+    let chain = match from_flags {
+        Some(chain) => chain,
+        None => chain_source(
+            file.bitcoind_url,
+            file.bitcoind_user,
+            file.bitcoind_password,
+            file.bitcoind_cookie,
+            file.devnet.unwrap_or(false),
+        )?
+        .ok_or_else(|| {
+            anyhow::anyhow!(
+                "no chain source: give --bitcoind-url with credentials, or --devnet for an embedded regtest chain"
+            )
+        })?,
+    };
+    let listen = match args.listen.or(file.listen) {
+        Some(addr) => addr,
+        None => DEFAULT_LISTEN.parse().context("default listen address")?,
+    };
+    let api = parse_api_addr(
+        &api_flag
+            .or(file.api)
+            .unwrap_or_else(|| DEFAULT_API_ADDR.into()),
+    )?;
+    let mut node = NodeConfig::new(data_dir);
+    node.network = network;
+    node.chain = chain;
+    node.listen = Some(listen);
+    node.admin_api = Some(api);
+    if let Some(alias) = args.alias.or(file.alias) {
+        if alias.len() > 32 {
+            bail!("alias is longer than 32 bytes");
+        }
+        node.alias = alias;
+    }
+    Ok(Settings { node, api })
+}
+
+/// Runs `lnedge node …`.
+pub fn run(
+    command: NodeCommand,
+    data_dir: Option<PathBuf>,
+    api: Option<String>,
+) -> anyhow::Result<()> {
+    match command {
+        NodeCommand::Run(args) => {
+            let settings = settings(args, data_dir, api)?;
+            let runtime = tokio::runtime::Builder::new_multi_thread()
+                .enable_all()
+                .build()
+                .context("starting the async runtime")?;
+            runtime.block_on(serve(settings))
+        }
+    }
+}
+
+async fn serve(settings: Settings) -> anyhow::Result<()> {
+    let data_dir = settings.node.data_dir.clone();
+    std::fs::create_dir_all(&data_dir)
+        .with_context(|| format!("cannot create data dir {}", data_dir.display()))?;
+    let node = NodeBuilder::from_config(settings.node)
+        .build()
+        .await
+        .context("starting the node")?;
+    let token_file = token_path(&data_dir);
+    let api = match AdminApi::start(node.clone(), settings.api, &token_file).await {
+        Ok(api) => api,
+        Err(e) => {
+            node.stop().await;
+            return Err(anyhow::Error::new(e).context("starting the admin API"));
+        }
+    };
+    let info = node.info();
+    crate::output::line(&format!("node id: {}", info.node_id))?;
+    crate::output::line(&format!(
+        "network: {} (height {})",
+        info.network, info.block_height
+    ))?;
+    crate::output::line(&format!(
+        "p2p: {}",
+        info.listen_address.as_deref().unwrap_or("not listening")
+    ))?;
+    crate::output::line(&format!("api: {}", api.url()))?;
+    crate::output::line(&format!("api token file: {}", token_file.display()))?;
+    crate::output::line(&format!("data dir: {}", data_dir.display()))?;
+    crate::output::line("press Ctrl-C to stop")?;
+
+    let waited = tokio::signal::ctrl_c().await;
+    api.shutdown().await;
+    node.stop().await;
+    waited.context("waiting for Ctrl-C")?;
+    crate::output::line("node stopped")?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn write_config(text: &str) -> (tempfile::TempDir, PathBuf) {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("lnedge.toml");
+        std::fs::write(&path, text).unwrap();
+        (dir, path)
+    }
+
+    #[test]
+    fn flags_override_the_file() {
+        let (_dir, path) = write_config(
+            r#"
+data_dir = "/tmp/from-file"
+network = "signet"
+listen = "127.0.0.1:1111"
+api = "127.0.0.1:2222"
+bitcoind_url = "http://127.0.0.1:38332"
+bitcoind_user = "u"
+bitcoind_password = "p"
+alias = "file"
+"#,
+        );
+        let args = RunArgs {
+            config: Some(path.clone()),
+            listen: Some("127.0.0.1:3333".parse().unwrap()),
+            alias: Some("flag".into()),
+            ..Default::default()
+        };
+        let s = settings(args, None, None).unwrap();
+        assert_eq!(s.node.data_dir, PathBuf::from("/tmp/from-file"));
+        assert_eq!(s.node.network, Network::Signet);
+        assert_eq!(s.node.listen, Some("127.0.0.1:3333".parse().unwrap()));
+        assert_eq!(s.api, "127.0.0.1:2222".parse().unwrap());
+        assert_eq!(s.node.alias, "flag");
+        assert!(matches!(s.node.chain, ChainSource::BitcoindRpc { .. }));
+
+        let args = RunArgs {
+            config: Some(path),
+            devnet: true,
+            network: Some("regtest".into()),
+            ..Default::default()
+        };
+        let s = settings(
+            args,
+            Some("/tmp/flag".into()),
+            Some("http://127.0.0.1:0".into()),
+        )
+        .unwrap();
+        assert_eq!(s.api.port(), 0);
+        assert_eq!(s.node.chain, ChainSource::EmbeddedDevnet);
+        assert_eq!(s.node.data_dir, PathBuf::from("/tmp/flag"));
+    }
+
+    #[test]
+    fn bad_files_and_missing_chains_are_errors() {
+        let (_dir, path) = write_config("datadir = \"x\"\n");
+        let args = RunArgs {
+            config: Some(path),
+            ..Default::default()
+        };
+        let e = settings(args, None, None).unwrap_err().to_string();
+        assert!(e.contains("unknown field `datadir`"), "{e}");
+
+        let e = settings(RunArgs::default(), None, None)
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("no chain source"), "{e}");
+
+        let (_dir, path) = write_config("bitcoind_url = \"http://x\"\n");
+        let args = RunArgs {
+            config: Some(path),
+            ..Default::default()
+        };
+        let e = settings(args, None, None).unwrap_err().to_string();
+        assert!(e.contains("needs credentials"), "{e}");
+
+        let args = RunArgs {
+            network: Some("moon".into()),
+            devnet: true,
+            ..Default::default()
+        };
+        let e = settings(args, None, None).unwrap_err().to_string();
+        assert!(e.contains("unknown network `moon`"), "{e}");
+    }
+}

@@ -1,0 +1,324 @@
+//! The node commands as an operator runs them: the real `lnedge` binary against a real node
+//! (embedded devnet) and its admin API on loopback, and `lnedge node run` itself.
+
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+use std::sync::mpsc;
+use std::time::Duration;
+
+use lnedge_node::api::AdminApi;
+use lnedge_node::{Node, NodeBuilder};
+use serde_json::Value;
+
+/// A node and its API served by a runtime of the test's own.
+struct Running {
+    runtime: tokio::runtime::Runtime,
+    node: Node,
+    api: Option<AdminApi>,
+    url: String,
+    token_file: PathBuf,
+    dir: tempfile::TempDir,
+}
+
+fn start() -> Running {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let data_dir = dir.path().join("node");
+    let token_file = data_dir.join("api_token");
+    let (node, api) = runtime.block_on(async {
+        let node = NodeBuilder::new(&data_dir)
+            .embedded_devnet()
+            .build()
+            .await
+            .expect("node starts");
+        let api = AdminApi::start(node.clone(), "127.0.0.1:0".parse().unwrap(), &token_file)
+            .await
+            .expect("API starts");
+        (node, api)
+    });
+    Running {
+        runtime,
+        node,
+        url: api.url(),
+        api: Some(api),
+        token_file,
+        dir,
+    }
+}
+
+impl Running {
+    fn lnedge(&self, args: &[&str]) -> Output {
+        let token = self.token_file.to_str().unwrap();
+        lnedge_with(&[&["--api", &self.url, "--token-file", token], args].concat())
+    }
+
+    fn stop(mut self) {
+        let api = self.api.take();
+        let node = self.node.clone();
+        self.runtime.block_on(async move {
+            if let Some(api) = api {
+                api.shutdown().await;
+            }
+            node.stop().await;
+        });
+    }
+}
+
+fn lnedge_with(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_lnedge"))
+        .args(args)
+        .env("HOME", "/nonexistent-home")
+        .stdin(Stdio::null())
+        .output()
+        .expect("lnedge runs")
+}
+
+fn stdout(o: &Output) -> String {
+    String::from_utf8(o.stdout.clone()).unwrap()
+}
+
+fn stderr(o: &Output) -> String {
+    String::from_utf8(o.stderr.clone()).unwrap()
+}
+
+fn json(o: &Output) -> Value {
+    assert!(o.status.success(), "{}", stderr(o));
+    serde_json::from_slice(&o.stdout).unwrap_or_else(|e| panic!("{e}: {}", stdout(o)))
+}
+
+/// Asserts exit status 2 and a one-line error containing `text`.
+fn fails_with(o: &Output, text: &str) {
+    assert_eq!(o.status.code(), Some(2), "{}{}", stdout(o), stderr(o));
+    let err = stderr(o);
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert!(err.starts_with("error: "), "{err}");
+    assert!(err.contains(text), "expected `{text}` in {err}");
+}
+
+#[test]
+fn client_commands_print_tables_and_json() {
+    let n = start();
+    let info = json(&n.lnedge(&["info", "--json"]));
+    assert_eq!(info["node_id"], n.node.node_id().to_string());
+    assert_eq!(info["network"], "regtest");
+    let text = stdout(&n.lnedge(&["info"]));
+    assert!(
+        text.contains(&format!("node id:       {}", n.node.node_id())),
+        "{text}"
+    );
+    assert!(text.contains("network:       regtest"), "{text}");
+
+    let address = n.lnedge(&["wallet", "address"]);
+    assert!(address.status.success(), "{}", stderr(&address));
+    assert!(stdout(&address).trim().starts_with("bcrt1"));
+
+    let balance = n.lnedge(&["wallet", "balance"]);
+    assert!(stdout(&balance).contains("total:"), "{}", stdout(&balance));
+    let balance = json(&n.lnedge(&["wallet", "balance", "--json"]));
+    assert_eq!(balance["total_sat"], 0);
+
+    let peers = n.lnedge(&["peer", "list"]);
+    assert!(peers.status.success(), "{}", stderr(&peers));
+    assert_eq!(stdout(&peers).trim(), "NODE ID  ADDRESS  DIRECTION");
+    assert_eq!(
+        json(&n.lnedge(&["--json", "peer", "list"])),
+        Value::Array(vec![])
+    );
+    assert_eq!(
+        stdout(&n.lnedge(&["channel", "list"])).trim(),
+        "CHANNEL ID  PEER  CAPACITY SAT  OUT MSAT  IN MSAT  CONFS  STATE  SCID"
+    );
+
+    let invoice = json(&n.lnedge(&["invoice", "25000", "--description", "tea", "--json"]));
+    assert!(invoice["invoice"].as_str().unwrap().starts_with("lnbcrt"));
+    let any = n.lnedge(&["invoice", "any"]);
+    assert!(stdout(&any).contains("invoice:"), "{}", stderr(&any));
+    let payments = stdout(&n.lnedge(&["payments"]));
+    assert_eq!(payments.lines().count(), 3, "{payments}");
+    assert!(
+        payments.contains("inbound    bolt11  pending  25000"),
+        "{payments}"
+    );
+    let hash = invoice["payment_hash"].as_str().unwrap();
+    let one = json(&n.lnedge(&["payments", hash, "--json"]));
+    assert_eq!(one["amount_msat"], 25000);
+    n.stop();
+}
+
+#[test]
+fn errors_are_one_line_and_exit_2() {
+    let n = start();
+    fails_with(
+        &n.lnedge(&["channel", "open", "xyz", "100000"]),
+        "invalid node id `xyz`",
+    );
+    let id = n.node.node_id().to_string();
+    fails_with(
+        &n.lnedge(&["channel", "open", &id, "0"]),
+        "amount_sat must be positive",
+    );
+    fails_with(
+        &n.lnedge(&["pay", "lnbcrt1garbage"]),
+        "invalid BOLT 11 invoice",
+    );
+    fails_with(&n.lnedge(&["pay", "lno1garbage"]), "invalid BOLT 12 offer");
+    fails_with(&n.lnedge(&["invoice", "lots"]), "neither a number");
+    fails_with(&n.lnedge(&["payments", "xyz"]), "invalid payment id `xyz`");
+    fails_with(&n.lnedge(&["payments", &"ab".repeat(32)]), "no payment");
+    fails_with(
+        &n.lnedge(&["wallet", "send", "bcrt1qnotanaddress", "1000"]),
+        "invalid address",
+    );
+
+    let wrong = n.dir.path().join("wrong_token");
+    std::fs::write(&wrong, "00".repeat(32)).unwrap();
+    let wrong = wrong.to_str().unwrap();
+    fails_with(
+        &lnedge_with(&["--api", &n.url, "--token-file", wrong, "info"]),
+        "unauthorized",
+    );
+    fails_with(
+        &lnedge_with(&[
+            "--api",
+            &n.url,
+            "--token-file",
+            "/nonexistent/token",
+            "info",
+        ]),
+        "cannot read the API token file /nonexistent/token",
+    );
+    let token = n.token_file.to_str().unwrap();
+    fails_with(
+        &lnedge_with(&["--api", "127.0.0.1:1", "--token-file", token, "info"]),
+        "cannot reach the node's API at http://127.0.0.1:1",
+    );
+    // The default token file lives in the data dir.
+    let data_dir = n.token_file.parent().unwrap().to_str().unwrap();
+    assert!(
+        lnedge_with(&["--api", &n.url, "--data-dir", data_dir, "info"])
+            .status
+            .success()
+    );
+    n.stop();
+}
+
+/// Waits for `lnedge node run` to print `press Ctrl-C`, returning what it printed.
+fn startup_lines(lines: &mpsc::Receiver<String>) -> Vec<String> {
+    let mut seen = Vec::new();
+    loop {
+        let line = lines
+            .recv_timeout(Duration::from_secs(60))
+            .unwrap_or_else(|_| panic!("node run did not start; printed {seen:?}"));
+        let done = line.contains("press Ctrl-C");
+        seen.push(line);
+        if done {
+            return seen;
+        }
+    }
+}
+
+fn value_after<'a>(lines: &'a [String], prefix: &str) -> &'a str {
+    lines
+        .iter()
+        .find_map(|l| l.strip_prefix(prefix))
+        .unwrap_or_else(|| panic!("no `{prefix}` in {lines:?}"))
+        .split_whitespace()
+        .next()
+        .unwrap()
+}
+
+#[test]
+fn node_run_reads_its_config_and_stops_on_ctrl_c() {
+    let dir = tempfile::tempdir().unwrap();
+    let data_dir = dir.path().join("data");
+    let config = dir.path().join("lnedge.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "data_dir = {:?}\ndevnet = true\nalias = \"from-file\"\nlisten = \"127.0.0.1:0\"\napi = \"127.0.0.1:0\"\n",
+            data_dir.to_str().unwrap()
+        ),
+    )
+    .unwrap();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_lnedge"))
+        .args([
+            "node",
+            "run",
+            "--config",
+            config.to_str().unwrap(),
+            "--alias",
+            "from-flag",
+        ])
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let (tx, rx) = mpsc::channel();
+    let out = child.stdout.take().unwrap();
+    let reader = std::thread::spawn(move || {
+        for line in BufReader::new(out).lines().map_while(Result::ok) {
+            let _ = tx.send(line);
+        }
+    });
+    let lines = startup_lines(&rx);
+    let api = value_after(&lines, "api: ");
+    let node_id = value_after(&lines, "node id: ");
+
+    let info = json(&lnedge_with(&[
+        "--api",
+        api,
+        "--data-dir",
+        data_dir.to_str().unwrap(),
+        "info",
+        "--json",
+    ]));
+    assert_eq!(info["alias"], "from-flag");
+    assert_eq!(info["node_id"], node_id);
+    assert!(token_is_private(&data_dir.join("api_token")));
+
+    let interrupted = Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(interrupted.success());
+    let status = wait_with_timeout(&mut child, Duration::from_secs(60));
+    reader.join().unwrap();
+    let rest: Vec<String> = rx.try_iter().collect();
+    assert!(status.success(), "exit {status:?}, printed {rest:?}");
+    assert_eq!(rest, vec!["node stopped".to_string()]);
+
+    // A config file with a misspelt key is refused before anything starts.
+    std::fs::write(&config, "devnet = true\naliass = \"x\"\n").unwrap();
+    fails_with(
+        &lnedge_with(&["node", "run", "--config", config.to_str().unwrap()]),
+        "unknown field `aliass`",
+    );
+}
+
+fn token_is_private(path: &Path) -> bool {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::metadata(path).unwrap().permissions().mode() & 0o777 == 0o600
+}
+
+fn wait_with_timeout(
+    child: &mut std::process::Child,
+    timeout: Duration,
+) -> std::process::ExitStatus {
+    let deadline = std::time::Instant::now() + timeout;
+    loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            return status;
+        }
+        if std::time::Instant::now() > deadline {
+            let _ = child.kill();
+            panic!("node run did not stop after Ctrl-C");
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
