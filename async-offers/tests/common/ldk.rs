@@ -49,7 +49,8 @@ pub fn node_key(n: u8) -> (SecretKey, PublicKey) {
 }
 
 /// A blinded path to the server `server`, through `hops` intermediate peers, whose context is
-/// the `OfferPathsRequest` LDK puts in `blinded_paths_for_async_recipient`'s paths.
+/// the `OfferPathsRequest` LDK puts in `blinded_paths_for_async_recipient`'s paths, built as
+/// LDK's `DefaultMessageRouter` builds them (padded, dummy hops up to 4 hops in all).
 pub fn server_path(
     entropy: &TestEntropy,
     server: u8,
@@ -67,9 +68,10 @@ pub fn server_path(
         recipient_id: recipient_id.to_vec(),
         path_absolute_expiry: Some(Duration::from_secs(1_900_000_000)),
     });
-    BlindedMessagePath::new(
+    BlindedMessagePath::new_with_dummy_hops(
         &peers,
         node_key(server).1,
+        4usize.saturating_sub(peers.len() + 1),
         ReceiveAuthKey([7; 32]),
         context,
         false,

@@ -271,10 +271,7 @@ pub async fn pruning(store: &dyn StaticInvoiceStore) {
 
     // Servable through the expiry second.
     assert_eq!(store.prune_expired(NOW).await.unwrap(), 2);
-    let left: Vec<_> = [(1, 0), (1, 1), (1, 2), (2, 0), (2, 1)]
-        .into_iter()
-        .map(|(n, slot)| (n, slot))
-        .collect();
+    let left = [(1, 0), (1, 1), (1, 2), (2, 0), (2, 1)];
     let mut present = Vec::new();
     for (n, slot) in left {
         if store.get_invoice(&rid(n), slot).await.unwrap().is_some() {
