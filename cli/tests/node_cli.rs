@@ -245,22 +245,24 @@ fn node_run_reads_its_config_and_stops_on_ctrl_c() {
         ),
     )
     .unwrap();
-    let mut child = Command::new(env!("CARGO_BIN_EXE_lnedge"))
-        .args([
-            "node",
-            "run",
-            "--config",
-            config.to_str().unwrap(),
-            "--alias",
-            "from-flag",
-        ])
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
+    let mut child = KillOnDrop(
+        Command::new(env!("CARGO_BIN_EXE_lnedge"))
+            .args([
+                "node",
+                "run",
+                "--config",
+                config.to_str().unwrap(),
+                "--alias",
+                "from-flag",
+            ])
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap(),
+    );
     let (tx, rx) = mpsc::channel();
-    let out = child.stdout.take().unwrap();
+    let out = child.0.stdout.take().unwrap();
     let reader = std::thread::spawn(move || {
         for line in BufReader::new(out).lines().map_while(Result::ok) {
             let _ = tx.send(line);
@@ -283,11 +285,11 @@ fn node_run_reads_its_config_and_stops_on_ctrl_c() {
     assert!(token_is_private(&data_dir.join("api_token")));
 
     let interrupted = Command::new("kill")
-        .args(["-INT", &child.id().to_string()])
+        .args(["-INT", &child.0.id().to_string()])
         .status()
         .unwrap();
     assert!(interrupted.success());
-    let status = wait_with_timeout(&mut child, Duration::from_secs(60));
+    let status = wait_with_timeout(&mut child.0, Duration::from_secs(60));
     reader.join().unwrap();
     let rest: Vec<String> = rx.try_iter().collect();
     assert!(status.success(), "exit {status:?}, printed {rest:?}");
@@ -320,5 +322,17 @@ fn wait_with_timeout(
             panic!("node run did not stop after Ctrl-C");
         }
         std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+/// Kills the daemon if a test fails before stopping it.
+struct KillOnDrop(std::process::Child);
+
+impl Drop for KillOnDrop {
+    fn drop(&mut self) {
+        if let Ok(None) = self.0.try_wait() {
+            let _ = self.0.kill();
+            let _ = self.0.wait();
+        }
     }
 }

@@ -212,6 +212,16 @@ async fn bad_requests_get_400_with_the_reason() {
         ),
         (
             "/v1/invoices",
+            r#"{"amount_msat": 18446744073709551615}"#.into(),
+            "amount_msat exceeds 21 million bitcoin",
+        ),
+        (
+            "/v1/offers/pay",
+            r#"{"offer": "lno1x", "amount_msat": 2100000000000000001}"#.into(),
+            "amount_msat exceeds 21 million bitcoin",
+        ),
+        (
+            "/v1/invoices",
             r#"{"amount_msat": "1000"}"#.into(),
             "invalid type: string",
         ),
@@ -400,6 +410,80 @@ async fn token_file_is_private_and_reused_on_restart() {
         token_path,
         _dir,
     };
+    let (status, _) = h.get("/v1/info").await;
+    assert_eq!(status, StatusCode::OK);
+    h.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn garbage_gets_client_errors_and_the_server_stays_up() {
+    let h = start().await;
+    let deep = format!("{}{}", "[".repeat(10_000), "]".repeat(10_000));
+    let bodies = [
+        "null".to_string(),
+        "true".into(),
+        "\"text\"".into(),
+        "12".into(),
+        "{\"a\":".into(),
+        "{\"node_id\": null, \"amount_sat\": null}".into(),
+        "{\"amount_msat\": 1e3}".into(),
+        "{\"amount_msat\": 1.5}".into(),
+        "{\"amount_msat\": -0}".into(),
+        "{\"amount_sat\": 18446744073709551615, \"node_id\": \"02\"}".into(),
+        "{\"invoice\": \"\", \"offer\": \"\"}".into(),
+        "{\"uri\": \"@\"}".into(),
+        "{\"uri\": \"02@\"}".into(),
+        "{\"address\": \"\", \"amount_sat\": 1}".into(),
+        "{\"address\": \"\", \"send_all\": true, \"amount_sat\": 1}".into(),
+        "{\"description\": \"\\u0000\"}".into(),
+        deep,
+        String::from_utf8_lossy(&[0xff, 0xfe, 0x00, 0x7b]).into_owned(),
+    ];
+    let posts = [
+        "/v1/peers/connect",
+        "/v1/peers/disconnect",
+        "/v1/channels/open",
+        "/v1/channels/close",
+        "/v1/invoices/pay",
+        "/v1/offers/pay",
+        "/v1/wallet/send",
+        "/v1/wallet/address",
+    ];
+    for path in posts {
+        for body in &bodies {
+            let (status, reply) = h.post(path, body).await;
+            assert!(
+                status.is_client_error(),
+                "{path} {}: {status} {reply}",
+                &body[..body.len().min(60)]
+            );
+            assert!(!error_text(&reply).is_empty());
+        }
+    }
+    // Extreme but well-formed values: an answer (created or refused), never a dropped connection.
+    let long = "d".repeat(1000);
+    for (path, body) in [
+        (
+            "/v1/invoices",
+            r#"{"amount_msat": 18446744073709551615}"#.to_string(),
+        ),
+        ("/v1/invoices", r#"{"expiry_secs": 4294967295}"#.to_string()),
+        ("/v1/invoices", format!(r#"{{"description": "{long}"}}"#)),
+        ("/v1/invoices", r#"{"description": "\u0000"}"#.to_string()),
+        (
+            "/v1/offers",
+            r#"{"amount_msat": 18446744073709551615}"#.to_string(),
+        ),
+        ("/v1/offers", format!(r#"{{"description": "{long}"}}"#)),
+    ] {
+        let (status, reply) = h.post(path, &body).await;
+        assert!(
+            status == StatusCode::OK
+                || status.is_client_error()
+                || status == StatusCode::INTERNAL_SERVER_ERROR,
+            "{path} {body}: {status} {reply}"
+        );
+    }
     let (status, _) = h.get("/v1/info").await;
     assert_eq!(status, StatusCode::OK);
     h.stop().await;

@@ -43,7 +43,7 @@ use hyper::header::{
     WWW_AUTHENTICATE,
 };
 use hyper::{Request, Response, StatusCode};
-use hyper_util::rt::TokioIo;
+use hyper_util::rt::{TokioIo, TokioTimer};
 use serde_json::{json, Value};
 use tokio::net::TcpListener;
 use tokio::sync::oneshot;
@@ -141,7 +141,10 @@ impl AdminApi {
                                 let token = token.clone();
                                 async move { Ok::<_, Infallible>(handle(&node, &token, req).await) }
                             });
+                            // The timer arms hyper's 30 s limit on reading a request's
+                            // headers: a client that never finishes them is dropped.
                             let conn = hyper::server::conn::http1::Builder::new()
+                                .timer(TokioTimer::new())
                                 .serve_connection(TokioIo::new(stream), service);
                             if let Err(e) = conn.await {
                                 tracing::debug!(error = %e, "admin API connection ended with an error");

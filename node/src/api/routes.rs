@@ -132,8 +132,15 @@ fn positive(name: &str, value: u64) -> Result<u64, Failure> {
     Ok(value)
 }
 
-fn positive_opt(name: &str, value: Option<u64>) -> Result<Option<u64>, Failure> {
-    value.map(|v| positive(name, v)).transpose()
+/// An optional amount in millisatoshis: positive and at most 21 million bitcoin.
+fn msat_opt(name: &str, value: Option<u64>) -> Result<Option<u64>, Failure> {
+    const MAX_MSAT: u64 = 21_000_000 * 100_000_000 * 1000;
+    match value {
+        Some(v) if positive(name, v)? > MAX_MSAT => Err(Failure::bad_request(format!(
+            "{name} exceeds 21 million bitcoin"
+        ))),
+        other => Ok(other),
+    }
 }
 
 fn sats(name: &str, value: u64) -> Result<Amount, Failure> {
@@ -311,7 +318,7 @@ pub(crate) async fn call(node: &Node, endpoint: Endpoint, body: &[u8]) -> Result
         }
         Endpoint::InvoiceCreate => {
             let r: InvoiceRequest = parse_body(body)?;
-            let amount = positive_opt("amount_msat", r.amount_msat)?;
+            let amount = msat_opt("amount_msat", r.amount_msat)?;
             let expiry = r.expiry_secs.unwrap_or(DEFAULT_INVOICE_EXPIRY_SECS);
             if expiry == 0 {
                 return Err(Failure::bad_request("expiry_secs must be positive"));
@@ -322,19 +329,19 @@ pub(crate) async fn call(node: &Node, endpoint: Endpoint, body: &[u8]) -> Result
         }
         Endpoint::InvoicePay => {
             let r: PayInvoiceRequest = parse_body(body)?;
-            let amount = positive_opt("amount_msat", r.amount_msat)?;
+            let amount = msat_opt("amount_msat", r.amount_msat)?;
             let wait = wait_time(r.wait_secs)?;
             let id = node.pay_invoice(&r.invoice, amount)?;
             payment_outcome(node, &id, wait).await
         }
         Endpoint::OfferCreate => {
             let r: OfferRequest = parse_body(body)?;
-            let amount = positive_opt("amount_msat", r.amount_msat)?;
+            let amount = msat_opt("amount_msat", r.amount_msat)?;
             to_json(&node.create_offer(amount, r.description.as_deref().unwrap_or(""))?)
         }
         Endpoint::OfferPay => {
             let r: PayOfferRequest = parse_body(body)?;
-            let amount = positive_opt("amount_msat", r.amount_msat)?;
+            let amount = msat_opt("amount_msat", r.amount_msat)?;
             let wait = wait_time(r.wait_secs)?;
             let id = node.pay_offer(&r.offer, amount)?;
             payment_outcome(node, &id, wait).await
@@ -453,6 +460,10 @@ mod tests {
         assert!(sats("amount_sat", 0).is_err());
         assert!(sats("amount_sat", 21_000_000 * 100_000_000 + 1).is_err());
         assert!(sats("amount_sat", 1).is_ok());
+        assert!(msat_opt("amount_msat", Some(0)).is_err());
+        assert!(msat_opt("amount_msat", Some(u64::MAX)).is_err());
+        assert_eq!(msat_opt("amount_msat", Some(1)).unwrap(), Some(1));
+        assert_eq!(msat_opt("amount_msat", None).unwrap(), None);
         assert!(wait_time(Some(MAX_WAIT_SECS + 1)).is_err());
         assert_eq!(wait_time(Some(0)).unwrap(), None);
     }
