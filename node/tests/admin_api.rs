@@ -488,3 +488,218 @@ async fn garbage_gets_client_errors_and_the_server_stays_up() {
     assert_eq!(status, StatusCode::OK);
     h.stop().await;
 }
+
+/// Polls `check` every 50 ms until it returns `Some`; panics with `what` after `secs`.
+async fn wait_for<T, F, Fut>(what: &str, secs: u64, mut check: F) -> T
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Option<T>>,
+{
+    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(secs);
+    loop {
+        if let Some(v) = check().await {
+            return v;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "timed out waiting for {what}"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+}
+
+/// A node following a shared devnet chain, with its API.
+async fn start_on_chain(rpc_url: &str, alias: &str) -> Harness {
+    let dir = tempfile::tempdir().unwrap();
+    let node = NodeBuilder::new(dir.path().join("node"))
+        .alias(alias)
+        .listen("127.0.0.1:0".parse().unwrap())
+        .bitcoind_rpc(rpc_url, "test", "test")
+        .chain_poll_interval(std::time::Duration::from_millis(50))
+        .build()
+        .await
+        .expect("node starts");
+    let token_path = dir.path().join("node").join("api_token");
+    let api = AdminApi::start(node.clone(), "127.0.0.1:0".parse().unwrap(), &token_path)
+        .await
+        .expect("API starts");
+    Harness {
+        node,
+        api,
+        client: Client::builder(TokioExecutor::new()).build_http(),
+        token_path,
+        _dir: dir,
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn channel_and_payments_through_the_api() {
+    use lnedge_node::devnet::{
+        anyone_can_spend_script, Devnet, RpcAuth, RpcServer, RpcServerConfig,
+    };
+    let devnet = Devnet::in_memory();
+    let rpc = RpcServer::start(
+        devnet.clone(),
+        RpcServerConfig {
+            bind: "127.0.0.1:0".parse().unwrap(),
+            auth: RpcAuth::UserPass {
+                user: "test".into(),
+                password: "test".into(),
+            },
+        },
+    )
+    .await
+    .unwrap();
+    devnet.mine(1, &anyone_can_spend_script()).unwrap();
+    let a = start_on_chain(&rpc.url(), "a").await;
+    let b = start_on_chain(&rpc.url(), "b").await;
+
+    // A's event stream, read in the background.
+    let seen = std::sync::Arc::new(std::sync::Mutex::new(String::new()));
+    let events = a
+        .client
+        .request(
+            Request::get(format!("{}/v1/events", a.api.url()))
+                .header("authorization", format!("Bearer {}", a.api.token()))
+                .body(Full::new(Bytes::new()))
+                .unwrap(),
+        )
+        .await
+        .unwrap();
+    let reader = {
+        let seen = seen.clone();
+        tokio::spawn(async move {
+            let mut body = events.into_body();
+            while let Some(Ok(frame)) = body.frame().await {
+                if let Some(data) = frame.data_ref() {
+                    seen.lock()
+                        .unwrap()
+                        .push_str(&String::from_utf8_lossy(data));
+                }
+            }
+        })
+    };
+
+    // Fund A's wallet.
+    let (_, address) = a.post("/v1/wallet/address", "").await;
+    let address: bitcoin::Address<bitcoin::address::NetworkUnchecked> =
+        address["address"].as_str().unwrap().parse().unwrap();
+    let script = address.assume_checked().script_pubkey();
+    devnet.mine(1, &script).unwrap();
+    devnet.mine(100, &anyone_can_spend_script()).unwrap();
+    a.node.sync_chain().await;
+    wait_for("funds", 20, || async {
+        let (_, balance) = a.get("/v1/wallet/balance").await;
+        (balance["confirmed_sat"].as_u64().unwrap() > 0).then_some(())
+    })
+    .await;
+
+    // Connect and open a channel A→B.
+    let b_id = b.node.node_id().to_string();
+    let uri = format!("{b_id}@{}", b.node.listen_address().unwrap());
+    let (status, reply) = a
+        .post("/v1/peers/connect", &format!(r#"{{"uri": "{uri}"}}"#))
+        .await;
+    assert_eq!(status, StatusCode::OK, "{reply}");
+    let (_, peers) = a.get("/v1/peers").await;
+    assert_eq!(peers[0]["node_id"], b_id);
+    let (status, reply) = a
+        .post(
+            "/v1/channels/open",
+            &format!(r#"{{"node_id": "{b_id}", "amount_sat": 1000000}}"#),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{reply}");
+    let outpoint = wait_for("funding outpoint", 20, || async {
+        let (_, channels) = a.get("/v1/channels").await;
+        channels[0]["funding_outpoint"].as_str().map(str::to_string)
+    })
+    .await;
+    let txid: bitcoin::Txid = outpoint.split(':').next().unwrap().parse().unwrap();
+    wait_for("funding in the mempool", 20, || async {
+        devnet.lock().mempool.get(&txid).map(|_| ())
+    })
+    .await;
+    devnet.mine(6, &anyone_can_spend_script()).unwrap();
+    a.node.sync_chain().await;
+    b.node.sync_chain().await;
+    let channel_id = wait_for("usable channel", 30, || async {
+        let (_, channels) = a.get("/v1/channels").await;
+        let c = &channels[0];
+        (c["usable"] == true).then(|| c["channel_id"].as_str().unwrap().to_string())
+    })
+    .await;
+
+    // BOLT 11: B invoices, A pays and waits for the outcome.
+    let (status, invoice) = b
+        .post(
+            "/v1/invoices",
+            r#"{"amount_msat": 10000000, "description": "api"}"#,
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{invoice}");
+    let body = format!(
+        r#"{{"invoice": "{}", "wait_secs": 30}}"#,
+        invoice["invoice"].as_str().unwrap()
+    );
+    let (status, paid) = a.post("/v1/invoices/pay", &body).await;
+    assert_eq!(status, StatusCode::OK, "{paid}");
+    assert_eq!(paid["status"], "succeeded", "{paid}");
+    assert_eq!(paid["amount_msat"], 10_000_000);
+    let (status, again) = a.post("/v1/invoices/pay", &body).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{again}");
+    let hash = invoice["payment_hash"].as_str().unwrap().to_string();
+    wait_for("B sees the payment", 20, || async {
+        let (_, p) = b.get(&format!("/v1/payments/{hash}")).await;
+        (p["status"] == "succeeded").then_some(())
+    })
+    .await;
+
+    // BOLT 12: B offers, A pays.
+    let (status, offer) = b
+        .post(
+            "/v1/offers",
+            r#"{"amount_msat": 5000000, "description": "api offer"}"#,
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{offer}");
+    let (status, paid) = a
+        .post(
+            "/v1/offers/pay",
+            &format!(
+                r#"{{"offer": "{}", "wait_secs": 30}}"#,
+                offer["offer"].as_str().unwrap()
+            ),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{paid}");
+    assert_eq!(paid["status"], "succeeded", "{paid}");
+    assert_eq!(paid["kind"], "bolt12");
+
+    let (_, payments) = a.get("/v1/payments").await;
+    assert_eq!(payments.as_array().unwrap().len(), 2);
+
+    // The event stream saw the channel and both payments.
+    wait_for("events", 10, || async {
+        let text = seen.lock().unwrap().clone();
+        (text.contains("event: channel_ready")
+            && text.matches("event: payment_succeeded").count() == 2)
+            .then_some(())
+    })
+    .await;
+
+    // Cooperative close.
+    let (status, reply) = a
+        .post(
+            "/v1/channels/close",
+            &format!(r#"{{"channel_id": "{channel_id}"}}"#),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{reply}");
+    assert_eq!(reply["closing"], true);
+
+    reader.abort();
+    a.stop().await;
+    b.stop().await;
+    rpc.shutdown().await;
+}
