@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use tokio_rustls::rustls::crypto::ring;
 use tokio_rustls::rustls::pki_types::pem::PemObject;
-use tokio_rustls::rustls::pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer};
+use tokio_rustls::rustls::pki_types::{CertificateDer, PrivateKeyDer};
 use tokio_rustls::rustls::{self, ServerConfig};
 
 /// TLS setup errors.
@@ -74,7 +74,9 @@ impl DevCertificate {
         let names: Vec<String> = names.iter().map(|n| n.to_string()).collect();
         let rcgen::CertifiedKey { cert, signing_key } = rcgen::generate_simple_self_signed(names)?;
         let certificate_der = cert.der().clone();
-        let key = PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(signing_key.serialize_der()));
+        let key = PrivateKeyDer::Pkcs8(tokio_rustls::rustls::pki_types::PrivatePkcs8KeyDer::from(
+            signing_key.serialize_der(),
+        ));
         let server_config = server_config(vec![certificate_der.clone()], key)?;
         Ok(Self {
             server_config,
