@@ -7,7 +7,10 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use bitcoin::{Amount, FeeRate, OutPoint, TxOut, Txid};
-use payjoin::receive::v1::{Headers, UncheckedOriginalPayload, WantsOutputs};
+use payjoin::receive::v1::{
+    Headers, MaybeInputsSeen, OutputsUnknown, PayjoinProposal, UncheckedOriginalPayload,
+    WantsOutputs,
+};
 use payjoin::receive::InputPair;
 use tokio::sync::broadcast;
 use tokio::task::JoinSet;
@@ -274,18 +277,55 @@ impl<O: ChannelOpener, W: ReceiverWallet, C: ChainWatch> PayjoinReceiver<O, W, C
             .apply_inputs_owned_checklist(marked)
             .map_err(payjoin_failed)?;
 
-        // 3. Inputs never seen before (durable, atomic per outpoint).
-        let items: Vec<_> = seen.inputs_seen_checklist().collect();
-        let outpoints: Vec<OutPoint> = items.iter().map(|i| *i.value()).collect();
-        let flags = inner
-            .scheduler
-            .store()
-            .mark_inputs_seen(&outpoints, unix_now())
-            .map_err(store_failed)?;
-        let unknown = seen
-            .apply_inputs_seen_checklist(items.into_iter().zip(flags).map(|(i, f)| i.mark(f)))
-            .map_err(payjoin_failed)?;
+        // The schedules our outputs may pay (read before the durable write below takes the
+        // store; claimed only after it).
+        let scheduled = self.scheduled_outputs(&original)?;
 
+        // 3. Inputs never seen before (durable, atomic per outpoint). The record is written (and
+        // synced) on a blocking thread while the proposal is computed; it is awaited before
+        // anything lasting (claiming a schedule) and before any reply, so a replay is refused
+        // with payjoin's own error and nothing is answered before the record is durable.
+        let mut record = SeenRecord::start(inner.scheduler.store(), &seen);
+        let unseen = seen.inputs_seen_checklist().map(|item| item.mark(false));
+        let unknown = seen
+            .apply_inputs_seen_checklist(unseen)
+            .map_err(payjoin_failed);
+        let answer = match unknown {
+            Ok(unknown) => {
+                self.answer(unknown, &original, original_txid, scheduled, &mut record)
+                    .await
+            }
+            Err(reply) => Err(reply),
+        };
+        match (record.wait().await, answer) {
+            (Err(refusal), Ok(Answer::Plain(plain))) => {
+                self.release(plain.contribution.as_ref());
+                Err(refusal)
+            }
+            (Err(refusal), _) => Err(refusal),
+            (Ok(()), Ok(Answer::Reply(reply))) => Ok(reply),
+            (Ok(()), Ok(Answer::Plain(plain))) => {
+                let proposal = plain.proposal;
+                inner.emit(ReceiverEvent::PlainPayjoinProposed {
+                    payjoin_txid: funding::stable_txid(proposal.psbt()),
+                    original_txid,
+                });
+                Ok(Reply::proposal(proposal.psbt()))
+            }
+            (Ok(()), Err(reply)) => Err(reply),
+        }
+    }
+
+    /// Steps 4 and 5 of the checklist, and the proposal.
+    async fn answer(
+        &self,
+        unknown: OutputsUnknown,
+        original: &bitcoin::Transaction,
+        original_txid: Txid,
+        scheduled: Vec<(usize, ScheduleId)>,
+        record: &mut SeenRecord,
+    ) -> Step<Answer> {
+        let inner = &self.inner;
         // 4. Our outputs.
         let mut marked = Vec::new();
         let mut ours = Vec::new();
@@ -305,14 +345,22 @@ impl<O: ChannelOpener, W: ReceiverWallet, C: ChainWatch> PayjoinReceiver<O, W, C
             .map_err(payjoin_failed)?;
 
         // 5. A schedule behind one of our outputs?
-        if wants.output_substitution() == payjoin::OutputSubstitution::Enabled {
-            if let Some(payment) = self.claim_schedule(&original, &ours)? {
+        let scheduled: Vec<(usize, ScheduleId)> = scheduled
+            .into_iter()
+            .filter(|(vout, _)| ours.contains(vout))
+            .collect();
+        if wants.output_substitution() == payjoin::OutputSubstitution::Enabled
+            && !scheduled.is_empty()
+        {
+            // Claiming is lasting: only for an original whose inputs are durably new.
+            record.wait().await?;
+            if let Some(payment) = self.claim_schedule(original, &ours, &scheduled)? {
                 let id = payment.id;
                 match self
                     .channel_payjoin(wants.clone(), payment, original_txid)
                     .await
                 {
-                    Ok(reply) => return Ok(reply),
+                    Ok(reply) => return Ok(Answer::Reply(reply)),
                     Err(reason) => {
                         let store = inner.scheduler.store();
                         if let Err(e) =
@@ -328,25 +376,35 @@ impl<O: ChannelOpener, W: ReceiverWallet, C: ChainWatch> PayjoinReceiver<O, W, C
                 }
             }
         }
-        self.plain_payjoin(wants, original_txid).await
+        self.plain_payjoin(wants).await
     }
 
-    /// Finds the schedule paid by one of our outputs and claims it (exactly once).
+    /// Our open, unexpired schedules among the original's outputs: (vout, schedule).
+    fn scheduled_outputs(&self, original: &bitcoin::Transaction) -> Step<Vec<(usize, ScheduleId)>> {
+        let store = self.inner.scheduler.store();
+        let now = unix_now();
+        let mut found = Vec::new();
+        for (vout, out) in original.output.iter().enumerate() {
+            if let Some(id) = store
+                .open_schedule_for_script(&out.script_pubkey, now)
+                .map_err(store_failed)?
+            {
+                found.push((vout, id));
+            }
+        }
+        Ok(found)
+    }
+
+    /// Claims the schedule paid by one of our outputs (exactly once).
     fn claim_schedule(
         &self,
         original: &bitcoin::Transaction,
         ours: &[usize],
+        scheduled: &[(usize, ScheduleId)],
     ) -> Step<Option<ScheduledPayment>> {
         let store = self.inner.scheduler.store();
-        let now = unix_now();
-        for &vout in ours {
+        for &(vout, id) in scheduled {
             let Some(out) = original.output.get(vout) else {
-                continue;
-            };
-            let Some(id) = store
-                .open_schedule_for_script(&out.script_pubkey, now)
-                .map_err(store_failed)?
-            else {
                 continue;
             };
             let Some(schedule) = store.schedule(id).map_err(store_failed)? else {
@@ -650,13 +708,11 @@ impl<O: ChannelOpener, W: ReceiverWallet, C: ChainWatch> PayjoinReceiver<O, W, C
     }
 
     /// A plain payjoin into the wallet (no channel): our outputs unchanged, one of our inputs
-    /// contributed if we have one.
-    async fn plain_payjoin(&self, wants: WantsOutputs, original_txid: Txid) -> Step<Reply> {
+    /// contributed if we have one (reserved; the caller releases it if the answer is dropped).
+    async fn plain_payjoin(&self, wants: WantsOutputs) -> Step<Answer> {
         let hold = self.inner.config.watchdog_timeout;
         let contribution = self.pick_contribution(&wants, hold).await;
-        let result = self
-            .plain_payjoin_with(wants, contribution.clone(), original_txid)
-            .await;
+        let result = self.plain_payjoin_with(wants, contribution.clone()).await;
         if result.is_err() {
             self.release(contribution.as_ref());
         }
@@ -666,9 +722,8 @@ impl<O: ChannelOpener, W: ReceiverWallet, C: ChainWatch> PayjoinReceiver<O, W, C
     async fn plain_payjoin_with(
         &self,
         wants: WantsOutputs,
-        contribution: Option<InputPair>,
-        original_txid: Txid,
-    ) -> Step<Reply> {
+        mut contribution: Option<InputPair>,
+    ) -> Step<Answer> {
         let inner = &self.inner;
         let fee_range = |w: WantsOutputs, input: Option<InputPair>| {
             let mut inputs = w.commit_outputs();
@@ -686,13 +741,16 @@ impl<O: ChannelOpener, W: ReceiverWallet, C: ChainWatch> PayjoinReceiver<O, W, C
                 )
                 .map_err(payjoin_failed)
         };
-        let provisional = match fee_range(wants.clone(), contribution.clone()) {
-            Ok(p) => p,
-            Err(_) if contribution.is_some() => {
-                self.release(contribution.as_ref());
-                fee_range(wants, None)?
-            }
-            Err(reply) => return Err(reply),
+        let provisional = match contribution.clone() {
+            None => fee_range(wants, None)?,
+            // Keep the outputs for a retry without our input only when there is one.
+            Some(input) => match fee_range(wants.clone(), Some(input)) {
+                Ok(p) => p,
+                Err(_) => {
+                    self.release(contribution.take().as_ref());
+                    fee_range(wants, None)?
+                }
+            },
         };
         let signed = inner
             .wallet
@@ -702,11 +760,81 @@ impl<O: ChannelOpener, W: ReceiverWallet, C: ChainWatch> PayjoinReceiver<O, W, C
         let proposal = provisional
             .finalize_signed_proposal(&signed)
             .map_err(payjoin_failed)?;
-        inner.emit(ReceiverEvent::PlainPayjoinProposed {
-            payjoin_txid: funding::stable_txid(proposal.psbt()),
-            original_txid,
-        });
-        Ok(Reply::proposal(proposal.psbt()))
+        Ok(Answer::Plain(Box::new(PlainProposal {
+            proposal,
+            contribution,
+        })))
+    }
+}
+
+/// What [`PayjoinReceiver::answer`] produced.
+enum Answer {
+    /// The reply (channel path: already checked against the durable seen-input record).
+    Reply(Reply),
+    /// A plain payjoin proposal, to be answered once the seen-input record is durable.
+    Plain(Box<PlainProposal>),
+}
+
+struct PlainProposal {
+    proposal: PayjoinProposal,
+    /// Our coin in it (reserved), released if the proposal is not answered after all.
+    contribution: Option<InputPair>,
+}
+
+/// The durable record of an original's inputs (SQLite, synced) being written on a blocking
+/// thread; [`SeenRecord::wait`] tells whether every input was new.
+struct SeenRecord {
+    pending: Option<tokio::task::JoinHandle<Result<Vec<bool>, StoreError>>>,
+    /// The checklist's state, to build `payjoin`'s own refusal if an input was seen before.
+    checklist: Option<MaybeInputsSeen>,
+    outcome: Option<Step<()>>,
+}
+
+impl SeenRecord {
+    fn start(store: &crate::ReceiverStore, seen: &MaybeInputsSeen) -> Self {
+        let outpoints: Vec<OutPoint> = seen.inputs_seen_checklist().map(|i| *i.value()).collect();
+        let store = store.clone();
+        let now = unix_now();
+        let pending = tokio::task::spawn_blocking(move || store.mark_inputs_seen(&outpoints, now));
+        Self {
+            pending: Some(pending),
+            checklist: Some(seen.clone()),
+            outcome: None,
+        }
+    }
+
+    /// Waits for the record to be durable: `Ok` if every input was new, else the refusal.
+    async fn wait(&mut self) -> Step<()> {
+        if let Some(pending) = self.pending.take() {
+            let outcome = match pending.await {
+                Err(e) => {
+                    tracing::error!(error = %e, "seen-input record task failed");
+                    Err(Reply::unavailable())
+                }
+                Ok(Err(e)) => Err(store_failed(e)),
+                Ok(Ok(flags)) if flags.contains(&true) => {
+                    Err(self.refusal(flags).unwrap_or_else(Reply::unavailable))
+                }
+                Ok(Ok(_)) => Ok(()),
+            };
+            self.outcome = Some(outcome);
+        }
+        self.outcome
+            .clone()
+            .unwrap_or_else(|| Err(Reply::unavailable()))
+    }
+
+    /// `payjoin`'s reply to an original with an input seen before.
+    fn refusal(&mut self, flags: Vec<bool>) -> Option<Reply> {
+        let seen = self.checklist.take()?;
+        let marked: Vec<_> = seen
+            .inputs_seen_checklist()
+            .zip(flags)
+            .map(|(item, flag)| item.mark(flag))
+            .collect();
+        seen.apply_inputs_seen_checklist(marked)
+            .err()
+            .map(payjoin_failed)
     }
 }
 

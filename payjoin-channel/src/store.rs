@@ -191,14 +191,16 @@ impl ReceiverStore {
         script: &Script,
         now: u64,
     ) -> Result<Option<ScheduleId>, StoreError> {
-        Ok(self
-            .conn()
-            .query_row(
-                "SELECT id FROM schedules WHERE script = ?1 AND state = 'open' AND expires_at > ?2 \
-                 ORDER BY id LIMIT 1",
-                params![script.as_bytes(), to_i64(now)],
-                |row| row.get::<_, i64>(0),
-            )
+        // Asked for every output of every original: a cached prepared statement.
+        let conn = self.conn();
+        let mut stmt = conn.prepare_cached(
+            "SELECT id FROM schedules WHERE script = ?1 AND state = 'open' AND expires_at > ?2 \
+             ORDER BY id LIMIT 1",
+        )?;
+        Ok(stmt
+            .query_row(params![script.as_bytes(), to_i64(now)], |row| {
+                row.get::<_, i64>(0)
+            })
             .optional()?
             .map(ScheduleId))
     }
@@ -290,12 +292,15 @@ impl ReceiverStore {
         let mut conn = self.conn();
         let tx = conn.transaction()?;
         let mut seen = Vec::with_capacity(outpoints.len());
-        for op in outpoints {
-            let n = tx.execute(
+        {
+            // Once per original: a cached prepared statement.
+            let mut insert = tx.prepare_cached(
                 "INSERT OR IGNORE INTO seen_inputs (outpoint, first_seen) VALUES (?1, ?2)",
-                params![op.to_string(), to_i64(now)],
             )?;
-            seen.push(n == 0);
+            for op in outpoints {
+                let n = insert.execute(params![op.to_string(), to_i64(now)])?;
+                seen.push(n == 0);
+            }
         }
         tx.commit()?;
         Ok(seen)
