@@ -10,7 +10,6 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use bitcoin::{BlockHash, Network};
 use lightning::chain::{BlockLocator, Filter, Listen, Watch};
 use lightning::ln::channelmanager::{ChainParameters, ChannelManagerReadArgs};
-use lightning::ln::msgs::SocketAddress;
 use lightning::ln::peer_handler::{IgnoringMessageHandler, MessageHandler};
 use lightning::routing::gossip::P2PGossipSync;
 use lightning::routing::router::DefaultRouter;
@@ -59,7 +58,9 @@ pub struct NodeBuilder {
 
 impl std::fmt::Debug for NodeBuilder {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("NodeBuilder").field("config", &self.config).finish_non_exhaustive()
+        f.debug_struct("NodeBuilder")
+            .field("config", &self.config)
+            .finish_non_exhaustive()
     }
 }
 
@@ -97,18 +98,32 @@ impl NodeBuilder {
     }
 
     /// Follow a Bitcoin Core (or devnet) RPC server with user and password.
-    pub fn bitcoind_rpc(mut self, url: impl Into<String>, user: impl Into<String>, password: impl Into<String>) -> Self {
+    pub fn bitcoind_rpc(
+        mut self,
+        url: impl Into<String>,
+        user: impl Into<String>,
+        password: impl Into<String>,
+    ) -> Self {
         self.config.chain = ChainSource::BitcoindRpc {
             url: url.into(),
-            auth: RpcCredentials::UserPass { user: user.into(), password: password.into() },
+            auth: RpcCredentials::UserPass {
+                user: user.into(),
+                password: password.into(),
+            },
         };
         self
     }
 
     /// Follow a Bitcoin Core (or devnet) RPC server authenticating with its cookie file.
-    pub fn bitcoind_rpc_cookie(mut self, url: impl Into<String>, cookie: impl Into<PathBuf>) -> Self {
-        self.config.chain =
-            ChainSource::BitcoindRpc { url: url.into(), auth: RpcCredentials::CookieFile(cookie.into()) };
+    pub fn bitcoind_rpc_cookie(
+        mut self,
+        url: impl Into<String>,
+        cookie: impl Into<PathBuf>,
+    ) -> Self {
+        self.config.chain = ChainSource::BitcoindRpc {
+            url: url.into(),
+            auth: RpcCredentials::CookieFile(cookie.into()),
+        };
         self
     }
 
@@ -136,6 +151,12 @@ impl NodeBuilder {
         self
     }
 
+    /// How often to refresh fees, rebroadcast, reconnect peers and re-announce the node.
+    pub fn maintenance_interval(mut self, every: Duration) -> Self {
+        self.config.maintenance_interval = every;
+        self
+    }
+
     /// Install a custom peer message handler (RFQ).
     pub fn peer_message_handler(mut self, handler: Box<dyn PeerMessageHandler>) -> Self {
         self.peer_messages = handler;
@@ -155,10 +176,14 @@ impl NodeBuilder {
 }
 
 fn now() -> Duration {
-    SystemTime::now().duration_since(UNIX_EPOCH).unwrap_or_default()
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap_or_default()
 }
 
-async fn chain_client(config: &NodeConfig) -> Result<(Arc<ChainClient>, Option<RpcServer>), NodeError> {
+async fn chain_client(
+    config: &NodeConfig,
+) -> Result<(Arc<ChainClient>, Option<RpcServer>), NodeError> {
     use base64::Engine;
     let runtime = tokio::runtime::Handle::current();
     match &config.chain {
@@ -178,7 +203,9 @@ async fn chain_client(config: &NodeConfig) -> Result<(Arc<ChainClient>, Option<R
         }
         ChainSource::EmbeddedDevnet => {
             if config.network != Network::Regtest {
-                return Err(NodeError::invalid("the embedded devnet is a regtest chain; set network = regtest"));
+                return Err(NodeError::invalid(
+                    "the embedded devnet is a regtest chain; set network = regtest",
+                ));
             }
             let devnet = Devnet::new(DevnetConfig {
                 data_dir: Some(config.data_dir.join("devnet")),
@@ -189,7 +216,9 @@ async fn chain_client(config: &NodeConfig) -> Result<(Arc<ChainClient>, Option<R
                 devnet,
                 RpcServerConfig {
                     bind: SocketAddr::from(([127, 0, 0, 1], 0)),
-                    auth: RpcAuth::Cookie { dir: config.data_dir.join("devnet") },
+                    auth: RpcAuth::Cookie {
+                        dir: config.data_dir.join("devnet"),
+                    },
                 },
             )
             .await
@@ -219,12 +248,18 @@ fn read_kv(kv: &FilesystemStore, key: &str) -> Result<Option<Vec<u8>>, NodeError
 }
 
 async fn start(builder: NodeBuilder) -> Result<Node, NodeError> {
-    let NodeBuilder { config, peer_messages, interceptor } = builder;
+    let NodeBuilder {
+        config,
+        peer_messages,
+        interceptor,
+    } = builder;
     let network = config.network;
     std::fs::create_dir_all(&config.data_dir)
         .map_err(|e| NodeError::io(format!("creating {}", config.data_dir.display()), e))?;
     let seed = seed::load_or_create(&config.data_dir.join("seed"))?;
-    let logger = Arc::new(TracingLogger { label: config.alias.clone() });
+    let logger = Arc::new(TracingLogger {
+        label: config.alias.clone(),
+    });
     let kv = Arc::new(FilesystemStore::new(config.data_dir.join("ldk")));
 
     let (chain, devnet) = chain_client(&config).await?;
@@ -232,7 +267,12 @@ async fn start(builder: NodeBuilder) -> Result<Node, NodeError> {
     let tip = tip(&chain).await?;
 
     let started = now();
-    let keys = Arc::new(KeysManager::new(&seed, started.as_secs(), started.subsec_nanos(), true));
+    let keys = Arc::new(KeysManager::new(
+        &seed,
+        started.as_secs(),
+        started.subsec_nanos(),
+        true,
+    ));
 
     // Gossip graph and scorer.
     let graph = match read_kv(&kv, NETWORK_GRAPH_PERSISTENCE_KEY)? {
@@ -298,7 +338,10 @@ async fn start(builder: NodeBuilder) -> Result<Node, NodeError> {
             (best, Arc::new(manager))
         }
         None => {
-            let params = ChainParameters { network, best_block: tip };
+            let params = ChainParameters {
+                network,
+                best_block: tip,
+            };
             let manager = ChannelManager::new(
                 Arc::clone(&chain),
                 Arc::clone(&chain_monitor),
@@ -359,15 +402,29 @@ async fn start(builder: NodeBuilder) -> Result<Node, NodeError> {
         let monitor_listeners: Vec<_> = monitors
             .drain(..)
             .map(|(best, monitor)| {
-                (best, (monitor, Arc::clone(&chain), Arc::clone(&chain), Arc::clone(&logger)))
+                (
+                    best,
+                    (
+                        monitor,
+                        Arc::clone(&chain),
+                        Arc::clone(&chain),
+                        Arc::clone(&logger),
+                    ),
+                )
             })
             .collect();
         let mut listeners: Vec<(BlockLocator, &(dyn Listen + Send + Sync))> = Vec::new();
         for (best, listener) in &monitor_listeners {
             listeners.push((*best, listener as &(dyn Listen + Send + Sync)));
         }
-        listeners.push((manager_best, &*channel_manager as &(dyn Listen + Send + Sync)));
-        listeners.push((sweeper.current_best_block(), &*sweeper as &(dyn Listen + Send + Sync)));
+        listeners.push((
+            manager_best,
+            &*channel_manager as &(dyn Listen + Send + Sync),
+        ));
+        listeners.push((
+            sweeper.current_best_block(),
+            &*sweeper as &(dyn Listen + Send + Sync),
+        ));
         listeners.push((wallet.best_block(), &*wallet as &(dyn Listen + Send + Sync)));
         let caught_up = ChainSync::catch_up(&chain, network, listeners).await?;
         for (_, (monitor, ..)) in monitor_listeners {
@@ -379,18 +436,19 @@ async fn start(builder: NodeBuilder) -> Result<Node, NodeError> {
         caught_up
     };
 
-    let onion_messenger: Arc<OnionMessenger> = Arc::new(OnionMessenger::new_with_offline_peer_interception(
-        Arc::clone(&keys),
-        Arc::clone(&keys),
-        Arc::clone(&logger),
-        Arc::clone(&channel_manager),
-        Arc::clone(&message_router),
-        Arc::clone(&channel_manager),
-        Arc::clone(&channel_manager),
-        IgnoringMessageHandler {},
-        IgnoringMessageHandler {},
-        false,
-    ));
+    let onion_messenger: Arc<OnionMessenger> =
+        Arc::new(OnionMessenger::new_with_offline_peer_interception(
+            Arc::clone(&keys),
+            Arc::clone(&keys),
+            Arc::clone(&logger),
+            Arc::clone(&channel_manager),
+            Arc::clone(&message_router),
+            Arc::clone(&channel_manager),
+            Arc::clone(&channel_manager),
+            IgnoringMessageHandler {},
+            IgnoringMessageHandler {},
+            false,
+        ));
     let gossip: Arc<GossipSync> = Arc::new(P2PGossipSync::new(
         Arc::clone(&graph),
         None::<Arc<dyn UtxoLookup + Send + Sync>>,
@@ -413,17 +471,42 @@ async fn start(builder: NodeBuilder) -> Result<Node, NodeError> {
     ));
 
     let (stop, stop_rx) = watch::channel(false);
+    // The background processor stops last, after peers are gone, so its final persistence of
+    // the channel manager sees every monitor update.
+    let (stop_background, stop_background_rx) = watch::channel(false);
     let mut tasks = Vec::new();
 
     // Blocks: one listener fanning out to everything that follows the chain.
     let listeners = Arc::new(ChainListeners {
         listeners: vec![
-            ("chain monitor", Arc::clone(&chain_monitor) as Arc<dyn Listen + Send + Sync>),
-            ("channel manager", Arc::clone(&channel_manager) as Arc<dyn Listen + Send + Sync>),
-            ("sweeper", Arc::clone(&sweeper) as Arc<dyn Listen + Send + Sync>),
-            ("wallet", Arc::clone(&wallet) as Arc<dyn Listen + Send + Sync>),
+            (
+                "chain monitor",
+                Arc::clone(&chain_monitor) as Arc<dyn Listen + Send + Sync>,
+            ),
+            (
+                "channel manager",
+                Arc::clone(&channel_manager) as Arc<dyn Listen + Send + Sync>,
+            ),
+            (
+                "sweeper",
+                Arc::clone(&sweeper) as Arc<dyn Listen + Send + Sync>,
+            ),
+            (
+                "wallet",
+                Arc::clone(&wallet) as Arc<dyn Listen + Send + Sync>,
+            ),
         ],
         client: Arc::clone(&chain),
+        after_block: Some(Box::new({
+            // Sweep matured outputs of closed channels as soon as a block makes them spendable
+            // (the background processor's own sweep timer runs every 30 s).
+            let sweeper = Arc::clone(&sweeper);
+            move || {
+                if crate::ldk::unswept_outputs(&sweeper) > 0 {
+                    let _ = sweeper.regenerate_and_broadcast_spend_if_necessary();
+                }
+            }
+        })),
     });
     let chain_sync = ChainSync::start(
         &chain,
@@ -441,7 +524,9 @@ async fn start(builder: NodeBuilder) -> Result<Node, NodeError> {
             let listener = TcpListener::bind(addr)
                 .await
                 .map_err(|e| NodeError::io(format!("listening on {addr}"), e))?;
-            let bound = listener.local_addr().map_err(|e| NodeError::io("listener address", e))?;
+            let bound = listener
+                .local_addr()
+                .map_err(|e| NodeError::io("listener address", e))?;
             tasks.push(crate::ldk::peers::spawn_listener(
                 Arc::clone(&peer_manager),
                 listener,
@@ -478,6 +563,7 @@ async fn start(builder: NodeBuilder) -> Result<Node, NodeError> {
         events,
         listen_addr,
         stop,
+        stop_background,
         tasks: Mutex::new(Vec::new()),
         background: Mutex::new(None),
         chain_sync,
@@ -487,7 +573,7 @@ async fn start(builder: NodeBuilder) -> Result<Node, NodeError> {
     // The background processor: event handling, persistence, timers.
     let handler_inner = Arc::clone(&inner);
     let event_handler = move |event| Arc::clone(&handler_inner).handle_event(event);
-    let sleeper_stop = stop_rx.clone();
+    let sleeper_stop = stop_background_rx;
     let sleeper = move |d: Duration| {
         let mut stop = sleeper_stop.clone();
         Box::pin(async move {
@@ -522,41 +608,32 @@ async fn start(builder: NodeBuilder) -> Result<Node, NodeError> {
 
 /// Reconnects remembered peers and re-announces the node (public channels need a node
 /// announcement to be routable) every maintenance interval.
-fn spawn_peer_upkeep(inner: Arc<NodeInner>, mut stop: watch::Receiver<bool>) -> tokio::task::JoinHandle<()> {
+fn spawn_peer_upkeep(
+    inner: Arc<NodeInner>,
+    mut stop: watch::Receiver<bool>,
+) -> tokio::task::JoinHandle<()> {
     tokio::spawn(async move {
-        let every = inner.config.maintenance_interval.min(Duration::from_secs(10));
+        let every = inner
+            .config
+            .maintenance_interval
+            .min(Duration::from_secs(10));
         loop {
             for (id, addr) in inner.known_peers.all() {
                 if inner.peer_manager.peer_by_node_id(&id).is_some() {
                     continue;
                 }
-                if let Ok(Some(sock)) =
-                    tokio::net::lookup_host(addr.as_str()).await.map(|mut a| a.next())
+                if let Ok(Some(sock)) = tokio::net::lookup_host(addr.as_str())
+                    .await
+                    .map(|mut a| a.next())
                 {
                     let _ = crate::ldk::peers::connect(&inner.peer_manager, id, sock).await;
                 }
             }
-            announce(&inner);
+            inner.announce();
             tokio::select! {
                 _ = tokio::time::sleep(every) => {}
                 _ = stop.changed() => return,
             }
         }
     })
-}
-
-fn announce(inner: &NodeInner) {
-    let Some(addr) = inner.listen_addr else { return };
-    if !inner.channel_manager.list_channels().iter().any(|c| c.is_announced && c.is_channel_ready) {
-        return;
-    }
-    let mut alias = [0u8; 32];
-    let bytes = inner.config.alias.as_bytes();
-    let n = bytes.len().min(32);
-    alias[..n].copy_from_slice(&bytes[..n]);
-    let address = match addr {
-        SocketAddr::V4(a) => SocketAddress::TcpIpV4 { addr: a.ip().octets(), port: a.port() },
-        SocketAddr::V6(a) => SocketAddress::TcpIpV6 { addr: a.ip().octets(), port: a.port() },
-    };
-    inner.peer_manager.broadcast_node_announcement([0; 3], alias, vec![address]);
 }

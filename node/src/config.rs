@@ -54,7 +54,9 @@ pub enum InboundChannelPolicy {
 
 impl Default for InboundChannelPolicy {
     fn default() -> Self {
-        Self::AcceptAll { min_channel_sat: 20_000 }
+        Self::AcceptAll {
+            min_channel_sat: 20_000,
+        }
     }
 }
 
@@ -67,7 +69,9 @@ impl InboundChannelPolicy {
             )),
             Self::AcceptAll { .. } => Ok(()),
             Self::AcceptFrom(peers) if peers.contains(peer) => Ok(()),
-            Self::AcceptFrom(_) => Err("inbound channels are accepted from listed peers only".into()),
+            Self::AcceptFrom(_) => {
+                Err("inbound channels are accepted from listed peers only".into())
+            }
             Self::RejectAll => Err("this node accepts no inbound channels".into()),
         }
     }

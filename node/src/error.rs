@@ -60,6 +60,9 @@ impl NodeError {
     }
 
     pub(crate) fn io(what: impl Into<String>, source: impl Into<std::io::Error>) -> Self {
-        Self::Io { what: what.into(), source: source.into() }
+        Self::Io {
+            what: what.into(),
+            source: source.into(),
+        }
     }
 }

@@ -31,12 +31,17 @@ impl NodeInner {
                 output_script,
                 ..
             } => {
-                let funded =
-                    self.wallet.fund(output_script, Amount::from_sat(channel_value_satoshis));
+                let funded = self
+                    .wallet
+                    .fund(output_script, Amount::from_sat(channel_value_satoshis));
                 let result = match funded {
                     Ok(tx) => self
                         .channel_manager
-                        .funding_transaction_generated(temporary_channel_id, counterparty_node_id, tx)
+                        .funding_transaction_generated(
+                            temporary_channel_id,
+                            counterparty_node_id,
+                            tx,
+                        )
                         .map_err(|e| format!("{e:?}")),
                     Err(e) => Err(e.to_string()),
                 };
@@ -50,10 +55,15 @@ impl NodeInner {
                 }
             }
             Event::OpenChannelRequest {
-                temporary_channel_id, counterparty_node_id, funding_satoshis, ..
+                temporary_channel_id,
+                counterparty_node_id,
+                funding_satoshis,
+                ..
             } => {
-                let verdict =
-                    self.config.inbound_channels.decide(&counterparty_node_id, funding_satoshis);
+                let verdict = self
+                    .config
+                    .inbound_channels
+                    .decide(&counterparty_node_id, funding_satoshis);
                 let user_channel_id = u128::from_be_bytes(
                     lightning::sign::EntropySource::get_secure_random_bytes(&*self.keys)[..16]
                         .try_into()
@@ -79,16 +89,24 @@ impl NodeInner {
                     tracing::warn!(peer = %counterparty_node_id, "inbound channel request: {e:?}");
                 }
             }
-            Event::PaymentClaimable { payment_hash, purpose, amount_msat, .. } => {
-                match purpose.preimage() {
-                    Some(preimage) => self.channel_manager.claim_funds(preimage),
-                    None => {
-                        tracing::warn!(hash = %payment_hash, amount_msat, "claimable payment without a preimage: failing it");
-                        self.channel_manager.fail_htlc_backwards(&payment_hash);
-                    }
+            Event::PaymentClaimable {
+                payment_hash,
+                purpose,
+                amount_msat,
+                ..
+            } => match purpose.preimage() {
+                Some(preimage) => self.channel_manager.claim_funds(preimage),
+                None => {
+                    tracing::warn!(hash = %payment_hash, amount_msat, "claimable payment without a preimage: failing it");
+                    self.channel_manager.fail_htlc_backwards(&payment_hash);
                 }
-            }
-            Event::PaymentClaimed { payment_hash, amount_msat, purpose, .. } => {
+            },
+            Event::PaymentClaimed {
+                payment_hash,
+                amount_msat,
+                purpose,
+                ..
+            } => {
                 let hash = payment_hash.0.to_lower_hex_string();
                 let kind = match purpose {
                     PaymentPurpose::Bolt11InvoicePayment { .. } => PaymentKind::Bolt11,
@@ -105,23 +123,43 @@ impl NodeInner {
                     Some(amount_msat),
                 );
                 let stored = self.payments.insert(&record).and_then(|()| {
-                    self.payments.succeeded(&hash, None, preimage.as_deref(), None, Some(amount_msat))
+                    self.payments.succeeded(
+                        &hash,
+                        None,
+                        preimage.as_deref(),
+                        None,
+                        Some(amount_msat),
+                    )
                 });
                 if let Err(e) = stored {
                     tracing::error!("recording received payment: {e}");
                     return Err(ReplayEvent());
                 }
-                self.publish(NodeEvent::PaymentReceived { payment_hash: hash, amount_msat });
+                self.publish(NodeEvent::PaymentReceived {
+                    payment_hash: hash,
+                    amount_msat,
+                });
             }
             Event::PaymentSent {
-                payment_id, payment_preimage, payment_hash, fee_paid_msat, amount_msat, ..
+                payment_id,
+                payment_preimage,
+                payment_hash,
+                fee_paid_msat,
+                amount_msat,
+                ..
             } => {
                 let hash = payment_hash.0.to_lower_hex_string();
-                let id = payment_id.map(|p| p.0.to_lower_hex_string()).unwrap_or_else(|| hash.clone());
+                let id = payment_id
+                    .map(|p| p.0.to_lower_hex_string())
+                    .unwrap_or_else(|| hash.clone());
                 let preimage = payment_preimage.0.to_lower_hex_string();
-                if let Err(e) =
-                    self.payments.succeeded(&id, Some(&hash), Some(&preimage), fee_paid_msat, amount_msat)
-                {
+                if let Err(e) = self.payments.succeeded(
+                    &id,
+                    Some(&hash),
+                    Some(&preimage),
+                    fee_paid_msat,
+                    amount_msat,
+                ) {
                     tracing::error!("recording sent payment: {e}");
                     return Err(ReplayEvent());
                 }
@@ -131,19 +169,35 @@ impl NodeInner {
                     fee_msat: fee_paid_msat,
                 });
             }
-            Event::PaymentFailed { payment_id, reason, .. } => {
+            Event::PaymentFailed {
+                payment_id, reason, ..
+            } => {
                 let id = payment_id.0.to_lower_hex_string();
-                let reason = reason.map(|r| format!("{r:?}")).unwrap_or_else(|| "unknown".into());
+                let reason = reason
+                    .map(|r| format!("{r:?}"))
+                    .unwrap_or_else(|| "unknown".into());
                 if let Err(e) = self.payments.failed(&id, &reason) {
                     tracing::error!("recording failed payment: {e}");
                     return Err(ReplayEvent());
                 }
-                self.publish(NodeEvent::PaymentFailed { payment_id: id, reason });
+                self.publish(NodeEvent::PaymentFailed {
+                    payment_id: id,
+                    reason,
+                });
             }
-            Event::PaymentForwarded { total_fee_earned_msat, .. } => {
-                self.publish(NodeEvent::PaymentForwarded { fee_msat: total_fee_earned_msat });
+            Event::PaymentForwarded {
+                total_fee_earned_msat,
+                ..
+            } => {
+                self.publish(NodeEvent::PaymentForwarded {
+                    fee_msat: total_fee_earned_msat,
+                });
             }
-            Event::SpendableOutputs { outputs, channel_id, counterparty_node_id } => {
+            Event::SpendableOutputs {
+                outputs,
+                channel_id,
+                counterparty_node_id,
+            } => {
                 if self
                     .sweeper
                     .track_spendable_outputs(outputs, channel_id, counterparty_node_id, false, None)
@@ -155,20 +209,35 @@ impl NodeInner {
                 let outputs = self.sweeper.tracked_spendable_outputs().len();
                 self.publish(NodeEvent::OutputsSwept { outputs });
             }
-            Event::ChannelPending { channel_id, counterparty_node_id, funding_txo, .. } => {
+            Event::ChannelPending {
+                channel_id,
+                counterparty_node_id,
+                funding_txo,
+                ..
+            } => {
                 self.publish(NodeEvent::ChannelPending {
                     channel_id: channel_id.to_string(),
                     counterparty: counterparty_node_id.to_string(),
                     funding_outpoint: funding_txo.to_string(),
                 });
             }
-            Event::ChannelReady { channel_id, counterparty_node_id, .. } => {
+            Event::ChannelReady {
+                channel_id,
+                counterparty_node_id,
+                ..
+            } => {
+                self.announce();
                 self.publish(NodeEvent::ChannelReady {
                     channel_id: channel_id.to_string(),
                     counterparty: counterparty_node_id.to_string(),
                 });
             }
-            Event::ChannelClosed { channel_id, reason, counterparty_node_id, .. } => {
+            Event::ChannelClosed {
+                channel_id,
+                reason,
+                counterparty_node_id,
+                ..
+            } => {
                 self.publish(NodeEvent::ChannelClosed {
                     channel_id: channel_id.to_string(),
                     counterparty: counterparty_node_id.map(|n| n.to_string()),
@@ -192,14 +261,16 @@ impl NodeInner {
                     outgoing_expiry_height: outgoing_htlc_expiry_block_height,
                 };
                 let result = match self.interceptor.intercept(&htlc) {
-                    InterceptDecision::Forward { channel_id, next_node, amount_msat } => self
-                        .channel_manager
-                        .forward_intercepted_htlc(
-                            intercept_id,
-                            &ChannelId(channel_id),
-                            next_node,
-                            amount_msat,
-                        ),
+                    InterceptDecision::Forward {
+                        channel_id,
+                        next_node,
+                        amount_msat,
+                    } => self.channel_manager.forward_intercepted_htlc(
+                        intercept_id,
+                        &ChannelId(channel_id),
+                        next_node,
+                        amount_msat,
+                    ),
                     InterceptDecision::Fail => {
                         self.channel_manager.fail_intercepted_htlc(intercept_id)
                     }
@@ -213,7 +284,8 @@ impl NodeInner {
                 let pm = Arc::clone(&self.peer_manager);
                 tokio::spawn(async move {
                     for address in addresses {
-                        let Ok(mut resolved) = std::net::ToSocketAddrs::to_socket_addrs(&address) else {
+                        let Ok(mut resolved) = std::net::ToSocketAddrs::to_socket_addrs(&address)
+                        else {
                             continue;
                         };
                         if let Some(addr) = resolved.next() {

@@ -26,9 +26,9 @@ pub struct NodeInfo {
     pub channels: usize,
     /// Channels that can send or receive now.
     pub usable_channels: usize,
-    /// Nodes in the gossip graph.
+    /// Nodes in the gossip graph that announced themselves (needed to route onion messages).
     pub graph_nodes: usize,
-    /// Channels in the gossip graph.
+    /// Channels in the gossip graph with both directions' updates known (routable).
     pub graph_channels: usize,
 }
 

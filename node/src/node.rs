@@ -9,7 +9,10 @@ use bitcoin::hex::{DisplayHex, FromHex};
 use bitcoin::secp256k1::PublicKey;
 use bitcoin::{Address, Amount, FeeRate, Network, Txid};
 use lightning::ln::channel_state::ChannelDetails;
-use lightning::ln::channelmanager::{Bolt11InvoiceParameters, OptionalBolt11PaymentParams, PaymentId};
+use lightning::ln::channelmanager::{
+    Bolt11InvoiceParameters, OptionalBolt11PaymentParams, PaymentId,
+};
+use lightning::ln::msgs::SocketAddress;
 use lightning::ln::types::ChannelId;
 use lightning::offers::offer::Offer;
 use lightning::sign::{EntropySource, KeysManager};
@@ -57,6 +60,7 @@ pub(crate) struct NodeInner {
     pub(crate) events: broadcast::Sender<NodeEvent>,
     pub(crate) listen_addr: Option<SocketAddr>,
     pub(crate) stop: watch::Sender<bool>,
+    pub(crate) stop_background: watch::Sender<bool>,
     pub(crate) tasks: Mutex<Vec<JoinHandle<()>>>,
     pub(crate) background: Mutex<Option<JoinHandle<Result<(), lightning::io::Error>>>>,
     pub(crate) chain_sync: ChainSync,
@@ -71,7 +75,9 @@ pub struct Node {
 
 impl std::fmt::Debug for Node {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Node").field("node_id", &self.node_id()).finish_non_exhaustive()
+        f.debug_struct("Node")
+            .field("node_id", &self.node_id())
+            .finish_non_exhaustive()
     }
 }
 
@@ -90,9 +96,11 @@ pub fn parse_channel_id(s: &str) -> Result<ChannelId, NodeError> {
 
 /// Parses `pubkey@host:port`.
 pub fn parse_peer_uri(s: &str) -> Result<(PublicKey, String), NodeError> {
-    let (id, addr) = s
-        .split_once('@')
-        .ok_or_else(|| NodeError::invalid(format!("peer `{s}` is not of the form <node id>@<host>:<port>")))?;
+    let (id, addr) = s.split_once('@').ok_or_else(|| {
+        NodeError::invalid(format!(
+            "peer `{s}` is not of the form <node id>@<host>:<port>"
+        ))
+    })?;
     Ok((parse_node_id(id)?, addr.to_string()))
 }
 
@@ -115,7 +123,12 @@ fn channel_info(c: &ChannelDetails) -> ChannelInfo {
 
 /// Formats a short channel id as `BLOCKxTXxOUTPUT`.
 pub fn scid_string(scid: u64) -> String {
-    format!("{}x{}x{}", scid >> 40, (scid >> 16) & 0xff_ffff, scid & 0xffff)
+    format!(
+        "{}x{}x{}",
+        scid >> 40,
+        (scid >> 16) & 0xff_ffff,
+        scid & 0xffff
+    )
 }
 
 fn network_name(n: Network) -> &'static str {
@@ -157,8 +170,22 @@ impl Node {
             peers: self.inner.peer_manager.list_peers().len(),
             channels: channels.len(),
             usable_channels: channels.iter().filter(|c| c.is_usable).count(),
-            graph_nodes: self.inner.graph.read_only().nodes().len(),
-            graph_channels: self.inner.graph.read_only().channels().len(),
+            graph_nodes: self
+                .inner
+                .graph
+                .read_only()
+                .nodes()
+                .unordered_iter()
+                .filter(|(_, n)| n.announcement_info.is_some())
+                .count(),
+            graph_channels: self
+                .inner
+                .graph
+                .read_only()
+                .channels()
+                .unordered_iter()
+                .filter(|(_, c)| c.one_to_two.is_some() && c.two_to_one.is_some())
+                .count(),
         }
     }
 
@@ -180,7 +207,9 @@ impl Node {
     /// Disconnects a peer and forgets it (no reconnection).
     pub fn disconnect_peer(&self, node_id: PublicKey) -> Result<(), NodeError> {
         if self.inner.peer_manager.peer_by_node_id(&node_id).is_none() {
-            return Err(NodeError::NotFound(format!("peer {node_id} is not connected")));
+            return Err(NodeError::NotFound(format!(
+                "peer {node_id} is not connected"
+            )));
         }
         self.inner.known_peers.forget(&node_id)?;
         self.inner.peer_manager.disconnect_by_node_id(node_id);
@@ -202,7 +231,11 @@ impl Node {
     }
 
     /// Sends a custom peer message (the RFQ slot's outgoing side).
-    pub fn send_peer_message(&self, peer: PublicKey, message: RawPeerMessage) -> Result<(), NodeError> {
+    pub fn send_peer_message(
+        &self,
+        peer: PublicKey,
+        message: RawPeerMessage,
+    ) -> Result<(), NodeError> {
         if message.type_id < 32768 {
             return Err(NodeError::invalid(format!(
                 "message type {} is not in the custom range (32768-65535)",
@@ -242,12 +275,21 @@ impl Node {
         let mut config = crate::ldk::user_config();
         config.channel_handshake_config.announce_for_forwarding = public;
         let user_channel_id = u128::from_be_bytes(
-            self.inner.keys.get_secure_random_bytes()[..16].try_into().expect("16 bytes"),
+            self.inner.keys.get_secure_random_bytes()[..16]
+                .try_into()
+                .expect("16 bytes"),
         );
         let id = self
             .inner
             .channel_manager
-            .create_channel(node_id, amount_sat, push_msat, user_channel_id, None, Some(config))
+            .create_channel(
+                node_id,
+                amount_sat,
+                push_msat,
+                user_channel_id,
+                None,
+                Some(config),
+            )
             .map_err(|e| NodeError::ldk("open channel", e))?;
         Ok(id.to_string())
     }
@@ -267,11 +309,13 @@ impl Node {
         let channel = self.find_channel(channel_id)?;
         let peer = channel.counterparty.node_id;
         let result = if force {
-            self.inner.channel_manager.force_close_broadcasting_latest_txn(
-                channel_id,
-                &peer,
-                "closed by the operator".into(),
-            )
+            self.inner
+                .channel_manager
+                .force_close_broadcasting_latest_txn(
+                    channel_id,
+                    &peer,
+                    "closed by the operator".into(),
+                )
         } else {
             self.inner.channel_manager.close_channel(channel_id, &peer)
         };
@@ -280,7 +324,12 @@ impl Node {
 
     /// Every channel.
     pub fn list_channels(&self) -> Vec<ChannelInfo> {
-        self.inner.channel_manager.list_channels().iter().map(channel_info).collect()
+        self.inner
+            .channel_manager
+            .list_channels()
+            .iter()
+            .map(channel_info)
+            .collect()
     }
 
     // ----- BOLT 11 -----
@@ -293,7 +342,9 @@ impl Node {
         expiry_secs: u32,
     ) -> Result<InvoiceInfo, NodeError> {
         if amount_msat == Some(0) {
-            return Err(NodeError::invalid("invoice amount must be positive (or omitted)"));
+            return Err(NodeError::invalid(
+                "invoice amount must be positive (or omitted)",
+            ));
         }
         let description = Description::new(description.to_string())
             .map_err(|e| NodeError::invalid(format!("invalid description: {e}")))?;
@@ -326,7 +377,11 @@ impl Node {
 
     /// Pays a BOLT 11 invoice (`amount_msat` only for amount-less invoices). Returns the
     /// payment id; follow it with [`Node::wait_payment`] or the event stream.
-    pub fn pay_invoice(&self, invoice: &str, amount_msat: Option<u64>) -> Result<String, NodeError> {
+    pub fn pay_invoice(
+        &self,
+        invoice: &str,
+        amount_msat: Option<u64>,
+    ) -> Result<String, NodeError> {
         let invoice = Bolt11Invoice::from_str(invoice.trim())
             .map_err(|e| NodeError::invalid(format!("invalid BOLT 11 invoice: {e}")))?;
         if invoice.network() != self.inner.config.network {
@@ -338,7 +393,9 @@ impl Node {
         }
         match (invoice.amount_milli_satoshis(), amount_msat) {
             (None, None) => {
-                return Err(NodeError::invalid("invoice has no amount; give amount_msat"))
+                return Err(NodeError::invalid(
+                    "invoice has no amount; give amount_msat",
+                ))
             }
             (_, Some(0)) => return Err(NodeError::invalid("amount_msat must be positive")),
             _ => {}
@@ -348,7 +405,9 @@ impl Node {
         let amount = amount_msat.or(invoice.amount_milli_satoshis());
         let id_hex = hash.to_lower_hex_string();
         if let Some(existing) = self.inner.payments.get(&id_hex)? {
-            if existing.direction == PaymentDirection::Outbound && existing.status != PaymentStatus::Failed {
+            if existing.direction == PaymentDirection::Outbound
+                && existing.status != PaymentStatus::Failed
+            {
                 return Err(NodeError::invalid(format!(
                     "invoice {id_hex} is already being paid or paid"
                 )));
@@ -364,11 +423,15 @@ impl Node {
         ))?;
         let params = OptionalBolt11PaymentParams::default();
         if let Err(e) =
-            self.inner.channel_manager.pay_for_bolt11_invoice(&invoice, id, amount_msat, params)
+            self.inner
+                .channel_manager
+                .pay_for_bolt11_invoice(&invoice, id, amount_msat, params)
         {
             let reason = format!("{e:?}");
             self.inner.payments.failed(&id_hex, &reason)?;
-            return Err(NodeError::Lightning(format!("cannot pay invoice: {reason}")));
+            return Err(NodeError::Lightning(format!(
+                "cannot pay invoice: {reason}"
+            )));
         }
         Ok(id_hex)
     }
@@ -376,9 +439,15 @@ impl Node {
     // ----- BOLT 12 -----
 
     /// Creates a BOLT 12 offer (`amount_msat = None`: any amount).
-    pub fn create_offer(&self, amount_msat: Option<u64>, description: &str) -> Result<OfferInfo, NodeError> {
+    pub fn create_offer(
+        &self,
+        amount_msat: Option<u64>,
+        description: &str,
+    ) -> Result<OfferInfo, NodeError> {
         if amount_msat == Some(0) {
-            return Err(NodeError::invalid("offer amount must be positive (or omitted)"));
+            return Err(NodeError::invalid(
+                "offer amount must be positive (or omitted)",
+            ));
         }
         let mut builder = self
             .inner
@@ -389,8 +458,13 @@ impl Node {
         if let Some(amount) = amount_msat {
             builder = builder.amount_msats(amount);
         }
-        let offer = builder.build().map_err(|e| NodeError::ldk("create offer", e))?;
-        Ok(OfferInfo { offer: offer.to_string(), offer_id: offer.id().0.to_lower_hex_string() })
+        let offer = builder
+            .build()
+            .map_err(|e| NodeError::ldk("create offer", e))?;
+        Ok(OfferInfo {
+            offer: offer.to_string(),
+            offer_id: offer.id().0.to_lower_hex_string(),
+        })
     }
 
     /// Pays a BOLT 12 offer (`amount_msat` required for amount-less offers). Returns the
@@ -415,12 +489,11 @@ impl Node {
             PaymentStatus::Pending,
             amount,
         ))?;
-        if let Err(e) = self.inner.channel_manager.pay_for_offer(
-            &offer,
-            amount_msat,
-            id,
-            Default::default(),
-        ) {
+        if let Err(e) =
+            self.inner
+                .channel_manager
+                .pay_for_offer(&offer, amount_msat, id, Default::default())
+        {
             let reason = format!("{e:?}");
             self.inner.payments.failed(&id_hex, &reason)?;
             return Err(NodeError::invalid(format!("cannot pay offer: {reason}")));
@@ -444,7 +517,11 @@ impl Node {
     }
 
     /// Waits until payment `id` is no longer pending, or `timeout`.
-    pub async fn wait_payment(&self, id: &str, timeout: Duration) -> Result<PaymentInfo, NodeError> {
+    pub async fn wait_payment(
+        &self,
+        id: &str,
+        timeout: Duration,
+    ) -> Result<PaymentInfo, NodeError> {
         let mut events = self.subscribe();
         let deadline = tokio::time::Instant::now() + timeout;
         loop {
@@ -488,12 +565,19 @@ impl Node {
                 NodeError::invalid(format!("address is not for {}", self.inner.config.network))
             })?;
         if amount == Some(Amount::ZERO) {
-            return Err(NodeError::invalid("amount must be positive (or omitted to send all)"));
+            return Err(NodeError::invalid(
+                "amount must be positive (or omitted to send all)",
+            ));
         }
-        let tx = self.inner.wallet.send(&address, amount, fee_rate).await.map_err(|e| match e {
-            crate::wallet::WalletError::Build(m) => NodeError::invalid(m),
-            other => other.into(),
-        })?;
+        let tx = self
+            .inner
+            .wallet
+            .send(&address, amount, fee_rate)
+            .await
+            .map_err(|e| match e {
+                crate::wallet::WalletError::Build(m) => NodeError::invalid(m),
+                other => other.into(),
+            })?;
         Ok(tx.compute_txid())
     }
 
@@ -519,17 +603,25 @@ impl Node {
             .map(|s| (s.url(), s.credentials_base64()))
     }
 
-    /// Outputs of closed channels the sweeper still tracks (not yet swept and confirmed).
+    /// Outputs of closed channels not yet swept into the wallet by a confirmed transaction.
     pub fn pending_sweeps(&self) -> usize {
-        self.inner.sweeper.tracked_spendable_outputs().len()
+        crate::ldk::unswept_outputs(&self.inner.sweeper)
     }
 
     // ----- lifecycle -----
 
-    /// Stops the node: the background processor persists the channel manager, graph and
-    /// scorer on its way out; peers are disconnected; every task is stopped. Idempotent.
+    /// Stops the node: no new connections or blocks, peers disconnected, then the background
+    /// processor persists the channel manager, graph and scorer on its way out. Idempotent.
     pub async fn stop(&self) {
         self.inner.stop.send_replace(true);
+        self.inner.chain_sync.join().await;
+        let tasks: Vec<_> = std::mem::take(&mut *self.inner.tasks.lock().expect("lock"));
+        for task in tasks {
+            task.abort();
+            let _ = task.await;
+        }
+        self.inner.peer_manager.disconnect_all_peers();
+        self.inner.stop_background.send_replace(true);
         let background = self.inner.background.lock().expect("lock").take();
         if let Some(bp) = background {
             match bp.await {
@@ -537,13 +629,6 @@ impl Node {
                 Ok(Err(e)) => tracing::error!("background processor stopped with error: {e}"),
                 Err(e) => tracing::error!("background processor panicked: {e}"),
             }
-        }
-        self.inner.peer_manager.disconnect_all_peers();
-        self.inner.chain_sync.join().await;
-        let tasks: Vec<_> = std::mem::take(&mut *self.inner.tasks.lock().expect("lock"));
-        for task in tasks {
-            task.abort();
-            let _ = task.await;
         }
         let devnet = self.inner.devnet.lock().expect("lock").take();
         if let Some(server) = devnet {
@@ -559,4 +644,36 @@ async fn resolve(address: &str) -> Result<SocketAddr, NodeError> {
     addrs
         .next()
         .ok_or_else(|| NodeError::invalid(format!("address `{address}` resolves to nothing")))
+}
+
+impl NodeInner {
+    /// Broadcasts our node announcement (alias, listen address) when we have a ready public
+    /// channel; peers only accept it then, and BOLT 12 payers need it to route onion messages.
+    pub(crate) fn announce(&self) {
+        let Some(addr) = self.listen_addr else { return };
+        if !self
+            .channel_manager
+            .list_channels()
+            .iter()
+            .any(|c| c.is_announced && c.is_channel_ready)
+        {
+            return;
+        }
+        let mut alias = [0u8; 32];
+        let bytes = self.config.alias.as_bytes();
+        let n = bytes.len().min(32);
+        alias[..n].copy_from_slice(&bytes[..n]);
+        let address = match addr {
+            SocketAddr::V4(a) => SocketAddress::TcpIpV4 {
+                addr: a.ip().octets(),
+                port: a.port(),
+            },
+            SocketAddr::V6(a) => SocketAddress::TcpIpV6 {
+                addr: a.ip().octets(),
+                port: a.port(),
+            },
+        };
+        self.peer_manager
+            .broadcast_node_announcement([0; 3], alias, vec![address]);
+    }
 }

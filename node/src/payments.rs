@@ -65,7 +65,8 @@ fn row(r: &Row<'_>) -> rusqlite::Result<PaymentInfo> {
     })
 }
 
-const COLUMNS: &str = "id, payment_hash, direction, kind, status, amount_msat, fee_msat, preimage, \
+const COLUMNS: &str =
+    "id, payment_hash, direction, kind, status, amount_msat, fee_msat, preimage, \
                        failure, created_at, updated_at";
 
 impl PaymentStore {
@@ -89,7 +90,9 @@ impl PaymentStore {
                  updated_at INTEGER NOT NULL
              );",
         )?;
-        Ok(Self { conn: Mutex::new(conn) })
+        Ok(Self {
+            conn: Mutex::new(conn),
+        })
     }
 
     /// Records a new payment (or leaves an existing one with that id alone).

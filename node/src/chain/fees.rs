@@ -20,8 +20,11 @@ pub enum FeeTargets {
 
 impl FeeTargets {
     /// Every target with the block count passed to `estimatesmartfee`.
-    pub const ALL: [(FeeTargets, u16); 3] =
-        [(FeeTargets::Urgent, 1), (FeeTargets::Normal, 6), (FeeTargets::Background, 144)];
+    pub const ALL: [(FeeTargets, u16); 3] = [
+        (FeeTargets::Urgent, 1),
+        (FeeTargets::Normal, 6),
+        (FeeTargets::Background, 144),
+    ];
 
     fn of(target: ConfirmationTarget) -> Self {
         match target {
@@ -65,7 +68,11 @@ impl FeeCache {
         }
         // BTC/kvB → sat/kvB → sat/kw (1 vB = 4 weight).
         let sat_per_kw = (btc_per_kvb * 100_000_000.0 / 4.0).round();
-        let sat_per_kw = if sat_per_kw > u32::MAX as f64 { u32::MAX } else { sat_per_kw as u32 };
+        let sat_per_kw = if sat_per_kw > u32::MAX as f64 {
+            u32::MAX
+        } else {
+            sat_per_kw as u32
+        };
         self.rates[target.index()].store(sat_per_kw, Ordering::Relaxed);
     }
 
@@ -83,7 +90,10 @@ mod tests {
     #[test]
     fn converts_btc_per_kvb_and_applies_floors() {
         let cache = FeeCache::default();
-        assert_eq!(cache.get(ConfirmationTarget::NonAnchorChannelFee), FLOOR_SAT_PER_KW);
+        assert_eq!(
+            cache.get(ConfirmationTarget::NonAnchorChannelFee),
+            FLOOR_SAT_PER_KW
+        );
         assert_eq!(cache.get(ConfirmationTarget::UrgentOnChainSweep), 1250);
         cache.set(FeeTargets::Normal, 0.0002); // 20 sat/vB = 5000 sat/kw
         assert_eq!(cache.get(ConfirmationTarget::NonAnchorChannelFee), 5000);
@@ -91,6 +101,9 @@ mod tests {
         cache.set(FeeTargets::Normal, f64::NAN);
         assert_eq!(cache.get(ConfirmationTarget::NonAnchorChannelFee), 5000);
         cache.set(FeeTargets::Background, 0.000001); // 0.1 sat/vB: below the floor
-        assert_eq!(cache.get(ConfirmationTarget::ChannelCloseMinimum), FLOOR_SAT_PER_KW);
+        assert_eq!(
+            cache.get(ConfirmationTarget::ChannelCloseMinimum),
+            FLOOR_SAT_PER_KW
+        );
     }
 }

@@ -65,8 +65,16 @@ impl ChainClient {
     /// A client for `url` (`http://host:port`) with HTTP basic credentials in base64
     /// (`user:password`), spawning its broadcasts on `runtime`.
     pub fn new(url: &str, credentials_base64: &str, runtime: Handle) -> Self {
-        let rpc = Arc::new(RpcClient::new(credentials_base64, url.trim_end_matches('/').to_string()));
-        Self { rpc, fees: fees::FeeCache::default(), unconfirmed: Mutex::new(HashMap::new()), runtime }
+        let rpc = Arc::new(RpcClient::new(
+            credentials_base64,
+            url.trim_end_matches('/').to_string(),
+        ));
+        Self {
+            rpc,
+            fees: fees::FeeCache::default(),
+            unconfirmed: Mutex::new(HashMap::new()),
+            runtime,
+        }
     }
 
     /// The raw RPC client (the block source of lightning-block-sync).
@@ -85,17 +93,21 @@ impl ChainClient {
     /// Current block count (height of the tip).
     pub async fn block_count(&self) -> Result<u32, ChainError> {
         let v = self.call("getblockcount", &[]).await?;
-        v.as_u64().and_then(|h| u32::try_from(h).ok()).ok_or(ChainError::Unexpected {
-            method: "getblockcount",
-            detail: v.to_string(),
-        })
+        v.as_u64()
+            .and_then(|h| u32::try_from(h).ok())
+            .ok_or(ChainError::Unexpected {
+                method: "getblockcount",
+                detail: v.to_string(),
+            })
     }
 
     /// Refreshes every cached fee estimate from `estimatesmartfee` (keeps the previous value
     /// when the backend has no estimate).
     pub async fn refresh_fees(&self) -> Result<(), ChainError> {
         for (target, blocks) in FeeTargets::ALL {
-            let reply = self.call("estimatesmartfee", &[json!(blocks), json!("ECONOMICAL")]).await?;
+            let reply = self
+                .call("estimatesmartfee", &[json!(blocks), json!("ECONOMICAL")])
+                .await?;
             if let Some(btc_per_kvb) = reply.get("feerate").and_then(Value::as_f64) {
                 self.fees.set(target, btc_per_kvb);
             }
@@ -107,8 +119,12 @@ impl ChainClient {
     /// confirms.
     pub async fn send(&self, tx: &Transaction) -> Result<Txid, ChainError> {
         let txid = tx.compute_txid();
-        self.unconfirmed.lock().expect("lock").insert(txid, tx.clone());
-        self.call("sendrawtransaction", &[json!(serialize_hex(tx))]).await?;
+        self.unconfirmed
+            .lock()
+            .expect("lock")
+            .insert(txid, tx.clone());
+        self.call("sendrawtransaction", &[json!(serialize_hex(tx))])
+            .await?;
         Ok(txid)
     }
 
@@ -127,12 +143,24 @@ impl ChainClient {
     /// mempool" are expected and ignored; a transaction that conflicts with a confirmed one is
     /// dropped when the backend says its inputs are spent).
     pub async fn rebroadcast(&self) {
-        let txs: Vec<Transaction> = self.unconfirmed.lock().expect("lock").values().cloned().collect();
+        let txs: Vec<Transaction> = self
+            .unconfirmed
+            .lock()
+            .expect("lock")
+            .values()
+            .cloned()
+            .collect();
         for tx in txs {
-            if let Err(e) = self.call("sendrawtransaction", &[json!(serialize_hex(&tx))]).await {
+            if let Err(e) = self
+                .call("sendrawtransaction", &[json!(serialize_hex(&tx))])
+                .await
+            {
                 let text = e.to_string();
                 if text.contains("missing") || text.contains("spent") || text.contains("conflict") {
-                    self.unconfirmed.lock().expect("lock").remove(&tx.compute_txid());
+                    self.unconfirmed
+                        .lock()
+                        .expect("lock")
+                        .remove(&tx.compute_txid());
                 }
                 tracing::debug!(txid = %tx.compute_txid(), "rebroadcast: {text}");
             }
@@ -178,11 +206,16 @@ impl BroadcasterInterface for ChainClient {
             let tx = (*tx).clone();
             let txid = tx.compute_txid();
             tracing::info!(%txid, kind = ?kind, "broadcasting");
-            self.unconfirmed.lock().expect("lock").insert(txid, tx.clone());
+            self.unconfirmed
+                .lock()
+                .expect("lock")
+                .insert(txid, tx.clone());
             let rpc = Arc::clone(&self.rpc);
             self.runtime.spawn(async move {
                 let hex = serialize_hex(&tx);
-                if let Err(e) = rpc.call_method::<Value>("sendrawtransaction", &[json!(hex)]).await
+                if let Err(e) = rpc
+                    .call_method::<Value>("sendrawtransaction", &[json!(hex)])
+                    .await
                 {
                     tracing::warn!(%txid, "broadcast failed (will retry): {e}");
                 }

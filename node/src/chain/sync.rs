@@ -22,6 +22,16 @@ pub struct ChainListeners {
     pub listeners: Vec<(&'static str, Arc<dyn Listen + Send + Sync>)>,
     /// The chain client, told which transactions confirmed.
     pub client: Arc<ChainClient>,
+    /// Called after every connected block, once all listeners saw it.
+    pub after_block: Option<Box<dyn Fn() + Send + Sync>>,
+}
+
+impl ChainListeners {
+    fn connected(&self) {
+        if let Some(after) = &self.after_block {
+            after();
+        }
+    }
 }
 
 impl Listen for ChainListeners {
@@ -29,14 +39,18 @@ impl Listen for ChainListeners {
         for (_, listener) in &self.listeners {
             listener.filtered_block_connected(header, txdata, height);
         }
-        self.client.confirmed(txdata.iter().map(|(_, tx)| tx.compute_txid()));
+        self.client
+            .confirmed(txdata.iter().map(|(_, tx)| tx.compute_txid()));
+        self.connected();
     }
 
     fn block_connected(&self, block: &Block, height: u32) {
         for (_, listener) in &self.listeners {
             listener.block_connected(block, height);
         }
-        self.client.confirmed(block.txdata.iter().map(|tx| tx.compute_txid()));
+        self.client
+            .confirmed(block.txdata.iter().map(|tx| tx.compute_txid()));
+        self.connected();
     }
 
     fn blocks_disconnected(&self, fork_point: BlockLocator) {
@@ -109,7 +123,11 @@ impl ChainSync {
                 }
             }
         });
-        Self { poke, synced, task: std::sync::Mutex::new(Some(task)) }
+        Self {
+            poke,
+            synced,
+            task: std::sync::Mutex::new(Some(task)),
+        }
     }
 
     /// Polls now and waits until a poll after this call has completed; returns the height the

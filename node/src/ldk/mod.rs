@@ -7,6 +7,22 @@ pub mod slots;
 pub mod types;
 
 use lightning::util::config::{HTLCInterceptionFlags, UserConfig};
+use lightning::util::sweep::OutputSpendStatus;
+
+/// Outputs the sweeper tracks whose sweep has not confirmed yet (confirmed ones stay tracked
+/// for LDK's ~4000-block archival delay).
+pub fn unswept_outputs(sweeper: &types::Sweeper) -> usize {
+    sweeper
+        .tracked_spendable_outputs()
+        .iter()
+        .filter(|o| {
+            !matches!(
+                o.status,
+                OutputSpendStatus::PendingThresholdConfirmations { .. }
+            )
+        })
+        .count()
+}
 
 /// The configuration new channels start from.
 ///
@@ -19,9 +35,13 @@ use lightning::util::config::{HTLCInterceptionFlags, UserConfig};
 /// - forwards to private channels allowed (an edge node serves private peers).
 pub fn user_config() -> UserConfig {
     let mut config = UserConfig::default();
-    config.channel_handshake_config.negotiate_anchors_zero_fee_htlc_tx = false;
+    config
+        .channel_handshake_config
+        .negotiate_anchors_zero_fee_htlc_tx = false;
     config.channel_handshake_config.announce_for_forwarding = false;
-    config.channel_handshake_limits.force_announced_channel_preference = false;
+    config
+        .channel_handshake_limits
+        .force_announced_channel_preference = false;
     config.accept_forwards_to_priv_channels = true;
     config.htlc_interception_flags = HTLCInterceptionFlags::ToUnknownSCIDs as u8;
     config

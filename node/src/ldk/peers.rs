@@ -27,7 +27,10 @@ pub async fn connect(
     if pm.peer_by_node_id(&node_id).is_some() {
         return Ok(());
     }
-    let err = |reason: String| NodeError::Connect { peer: format!("{node_id}@{addr}"), reason };
+    let err = |reason: String| NodeError::Connect {
+        peer: format!("{node_id}@{addr}"),
+        reason,
+    };
     let connection = lightning_net_tokio::connect_outbound(Arc::clone(pm), node_id, addr)
         .await
         .ok_or_else(|| err("TCP connection failed".into()))?;
@@ -92,11 +95,17 @@ impl KnownPeers {
                 }
             }
         }
-        Self { kv, peers: Mutex::new(peers) }
+        Self {
+            kv,
+            peers: Mutex::new(peers),
+        }
     }
 
     fn save(&self, peers: &BTreeMap<PublicKey, String>) -> Result<(), NodeError> {
-        let text: String = peers.iter().map(|(id, addr)| format!("{id}@{addr}\n")).collect();
+        let text: String = peers
+            .iter()
+            .map(|(id, addr)| format!("{id}@{addr}\n"))
+            .collect();
         KVStoreSync::write(&*self.kv, NAMESPACE, "", KEY, text.into_bytes())
             .map_err(|e| NodeError::io("saving the peer list", e))
     }
@@ -122,6 +131,11 @@ impl KnownPeers {
 
     /// The list.
     pub fn all(&self) -> Vec<(PublicKey, String)> {
-        self.peers.lock().expect("lock").iter().map(|(k, v)| (*k, v.clone())).collect()
+        self.peers
+            .lock()
+            .expect("lock")
+            .iter()
+            .map(|(k, v)| (*k, v.clone()))
+            .collect()
     }
 }

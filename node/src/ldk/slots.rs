@@ -79,13 +79,19 @@ impl std::fmt::Debug for CustomMessageSlot {
 impl CustomMessageSlot {
     /// A slot with `handler` installed.
     pub fn new(handler: Box<dyn PeerMessageHandler>) -> Self {
-        Self { handler, outbox: Mutex::new(Vec::new()) }
+        Self {
+            handler,
+            outbox: Mutex::new(Vec::new()),
+        }
     }
 
     /// Queues a message to `peer`; the node flushes the queue (`PeerManager::process_events`)
     /// right after. Dropped by LDK if the peer is not connected.
     pub fn send(&self, peer: PublicKey, message: RawPeerMessage) {
-        self.outbox.lock().expect("outbox lock").push((peer, message));
+        self.outbox
+            .lock()
+            .expect("outbox lock")
+            .push((peer, message));
     }
 }
 
@@ -103,8 +109,13 @@ impl CustomMessageReader for CustomMessageSlot {
         // A Lightning message is at most 65535 bytes; the reader is limited to this one.
         let len = buffer.remaining_bytes().min(u64::from(u16::MAX)) as usize;
         let mut payload = vec![0u8; len];
-        buffer.read_exact(&mut payload).map_err(|_| DecodeError::ShortRead)?;
-        Ok(Some(RawPeerMessage { type_id: message_type, payload }))
+        buffer
+            .read_exact(&mut payload)
+            .map_err(|_| DecodeError::ShortRead)?;
+        Ok(Some(RawPeerMessage {
+            type_id: message_type,
+            payload,
+        }))
     }
 }
 
@@ -126,7 +137,12 @@ impl CustomMessageHandler for CustomMessageSlot {
         self.handler.peer_disconnected(their_node_id);
     }
 
-    fn peer_connected(&self, their_node_id: PublicKey, _msg: &Init, _inbound: bool) -> Result<(), ()> {
+    fn peer_connected(
+        &self,
+        their_node_id: PublicKey,
+        _msg: &Init,
+        _inbound: bool,
+    ) -> Result<(), ()> {
         self.handler.peer_connected(their_node_id);
         Ok(())
     }

@@ -5,7 +5,9 @@ use std::sync::{Arc, RwLock};
 use lightning::chain::chainmonitor;
 use lightning::chain::Filter;
 use lightning::ln::peer_handler::IgnoringMessageHandler;
-use lightning::onion_message::messenger::{DefaultMessageRouter, OnionMessenger as LdkOnionMessenger};
+use lightning::onion_message::messenger::{
+    DefaultMessageRouter, OnionMessenger as LdkOnionMessenger,
+};
 use lightning::routing::gossip::{NetworkGraph as LdkNetworkGraph, P2PGossipSync};
 use lightning::routing::router::DefaultRouter;
 use lightning::routing::scoring::{ProbabilisticScorer, ProbabilisticScoringFeeParameters};

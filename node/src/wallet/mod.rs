@@ -88,7 +88,9 @@ pub struct OnchainWallet {
 
 impl std::fmt::Debug for OnchainWallet {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("OnchainWallet").field("network", &self.network).finish_non_exhaustive()
+        f.debug_struct("OnchainWallet")
+            .field("network", &self.network)
+            .finish_non_exhaustive()
     }
 }
 
@@ -102,7 +104,10 @@ fn descriptors(seed: &[u8; 32], network: Network) -> Result<(String, String), Wa
     let xprv = Xpriv::new_master(network, wallet_seed.as_byte_array())
         .map_err(|e| WalletError::Setup(e.to_string()))?;
     let coin = if network == Network::Bitcoin { 0 } else { 1 };
-    Ok((format!("wpkh({xprv}/84'/{coin}'/0'/0/*)"), format!("wpkh({xprv}/84'/{coin}'/0'/1/*)")))
+    Ok((
+        format!("wpkh({xprv}/84'/{coin}'/0'/0/*)"),
+        format!("wpkh({xprv}/84'/{coin}'/0'/1/*)"),
+    ))
 }
 
 impl OnchainWallet {
@@ -132,21 +137,25 @@ impl OnchainWallet {
                     .map_err(|e| WalletError::Setup(e.to_string()))?;
                 if birthday.height > 0 {
                     let update = bdk_wallet::Update {
-                        chain: Some(
-                            wallet
-                                .latest_checkpoint()
-                                .insert(BlockId { height: birthday.height, hash: birthday.block_hash }),
-                        ),
+                        chain: Some(wallet.latest_checkpoint().insert(BlockId {
+                            height: birthday.height,
+                            hash: birthday.block_hash,
+                        })),
                         ..Default::default()
                     };
-                    wallet.apply_update(update).map_err(|e| WalletError::Setup(e.to_string()))?;
+                    wallet
+                        .apply_update(update)
+                        .map_err(|e| WalletError::Setup(e.to_string()))?;
                 }
                 wallet
             }
         };
         let secp = wallet.secp_ctx().clone();
         let mut signers = Vec::new();
-        for (desc, kind) in [(external, KeychainKind::External), (internal, KeychainKind::Internal)] {
+        for (desc, kind) in [
+            (external, KeychainKind::External),
+            (internal, KeychainKind::Internal),
+        ] {
             let (_, keymap) = desc
                 .into_wallet_descriptor(&secp, network.into())
                 .map_err(|e| WalletError::Setup(e.to_string()))?;
@@ -157,7 +166,12 @@ impl OnchainWallet {
             )));
         }
         wallet.persist(&mut db)?;
-        Ok(Self { inner: Mutex::new(Inner { wallet, db }), signers, chain, network })
+        Ok(Self {
+            inner: Mutex::new(Inner { wallet, db }),
+            signers,
+            chain,
+            network,
+        })
     }
 
     fn lock(&self) -> MutexGuard<'_, Inner> {
@@ -173,7 +187,10 @@ impl OnchainWallet {
     /// A new receive address.
     pub fn new_address(&self) -> Result<Address, WalletError> {
         let mut inner = self.lock();
-        let address = inner.wallet.reveal_next_address(KeychainKind::External).address;
+        let address = inner
+            .wallet
+            .reveal_next_address(KeychainKind::External)
+            .address;
         inner.persist()?;
         Ok(address)
     }
@@ -192,11 +209,17 @@ impl OnchainWallet {
 
     /// The fee rate used for wallet transactions: the backend's 6-block estimate.
     pub fn default_fee_rate(&self) -> FeeRate {
-        let sat_per_kw = self.chain.get_est_sat_per_1000_weight(ConfirmationTarget::NonAnchorChannelFee);
+        let sat_per_kw = self
+            .chain
+            .get_est_sat_per_1000_weight(ConfirmationTarget::NonAnchorChannelFee);
         FeeRate::from_sat_per_kwu(u64::from(sat_per_kw))
     }
 
-    fn sign_and_extract(&self, inner: &mut Inner, mut psbt: Psbt) -> Result<Transaction, WalletError> {
+    fn sign_and_extract(
+        &self,
+        inner: &mut Inner,
+        mut psbt: Psbt,
+    ) -> Result<Transaction, WalletError> {
         let signers: Vec<&SignersContainer> = self.signers.iter().map(|s| s.as_ref()).collect();
         let finalized = inner
             .wallet
@@ -205,8 +228,12 @@ impl OnchainWallet {
         if !finalized {
             return Err(WalletError::Sign("not every input could be signed".into()));
         }
-        let tx = psbt.extract_tx().map_err(|e| WalletError::Sign(e.to_string()))?;
-        inner.wallet.apply_unconfirmed_txs([(tx.clone(), unix_now())]);
+        let tx = psbt
+            .extract_tx()
+            .map_err(|e| WalletError::Sign(e.to_string()))?;
+        inner
+            .wallet
+            .apply_unconfirmed_txs([(tx.clone(), unix_now())]);
         inner.persist()?;
         Ok(tx)
     }
@@ -235,7 +262,9 @@ impl OnchainWallet {
                 }
             }
             builder.fee_rate(fee_rate);
-            builder.finish().map_err(|e| WalletError::Build(e.to_string()))?
+            builder
+                .finish()
+                .map_err(|e| WalletError::Build(e.to_string()))?
         };
         self.sign_and_extract(&mut inner, psbt)
     }
@@ -259,7 +288,9 @@ impl OnchainWallet {
         let psbt = {
             let mut builder = inner.wallet.build_tx();
             builder.add_recipient(script, value).fee_rate(fee_rate);
-            builder.finish().map_err(|e| WalletError::Build(e.to_string()))?
+            builder
+                .finish()
+                .map_err(|e| WalletError::Build(e.to_string()))?
         };
         self.sign_and_extract(&mut inner, psbt)
     }
@@ -276,9 +307,14 @@ impl OnchainWallet {
 
     fn connect(&self, block: &Block, height: u32) {
         let mut inner = self.lock();
-        let connected_to =
-            BlockId { height: height.saturating_sub(1), hash: block.header.prev_blockhash };
-        if let Err(e) = inner.wallet.apply_block_connected_to(block, height, connected_to) {
+        let connected_to = BlockId {
+            height: height.saturating_sub(1),
+            hash: block.header.prev_blockhash,
+        };
+        if let Err(e) = inner
+            .wallet
+            .apply_block_connected_to(block, height, connected_to)
+        {
             tracing::warn!(height, "wallet could not connect block: {e}");
             return;
         }
@@ -297,8 +333,10 @@ fn unix_now() -> u64 {
 
 impl Listen for OnchainWallet {
     fn filtered_block_connected(&self, header: &Header, txdata: &TransactionData, height: u32) {
-        let block =
-            Block { header: *header, txdata: txdata.iter().map(|(_, tx)| (*tx).clone()).collect() };
+        let block = Block {
+            header: *header,
+            txdata: txdata.iter().map(|(_, tx)| (*tx).clone()).collect(),
+        };
         self.connect(&block, height);
     }
 
@@ -314,8 +352,13 @@ impl Listen for OnchainWallet {
 impl ChangeDestinationSourceSync for OnchainWallet {
     fn get_change_destination_script(&self) -> Result<ScriptBuf, ()> {
         let mut inner = self.lock();
-        let script = inner.wallet.reveal_next_address(KeychainKind::Internal).script_pubkey();
-        inner.persist().map_err(|e| tracing::error!("wallet persist failed: {e}"))?;
+        let script = inner
+            .wallet
+            .reveal_next_address(KeychainKind::Internal)
+            .script_pubkey();
+        inner
+            .persist()
+            .map_err(|e| tracing::error!("wallet persist failed: {e}"))?;
         Ok(script)
     }
 }

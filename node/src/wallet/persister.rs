@@ -50,8 +50,9 @@ impl SqliteWalletPersister {
         let mut merged = ChangeSet::default();
         let mut rows = 0i64;
         {
-            let mut stmt =
-                self.conn.prepare("SELECT changeset FROM wallet_changesets ORDER BY id")?;
+            let mut stmt = self
+                .conn
+                .prepare("SELECT changeset FROM wallet_changesets ORDER BY id")?;
             let mut cursor = stmt.query([])?;
             while let Some(row) = cursor.next()? {
                 let text: String = row.get(0)?;
@@ -63,7 +64,10 @@ impl SqliteWalletPersister {
             let text = serde_json::to_string(&merged)?;
             let tx = self.conn.transaction()?;
             tx.execute("DELETE FROM wallet_changesets", [])?;
-            tx.execute("INSERT INTO wallet_changesets (changeset) VALUES (?1)", params![text])?;
+            tx.execute(
+                "INSERT INTO wallet_changesets (changeset) VALUES (?1)",
+                params![text],
+            )?;
             tx.commit()?;
         }
         Ok(merged)
@@ -74,7 +78,10 @@ impl SqliteWalletPersister {
             return Ok(());
         }
         let text = serde_json::to_string(changeset)?;
-        self.conn.execute("INSERT INTO wallet_changesets (changeset) VALUES (?1)", params![text])?;
+        self.conn.execute(
+            "INSERT INTO wallet_changesets (changeset) VALUES (?1)",
+            params![text],
+        )?;
         Ok(())
     }
 }

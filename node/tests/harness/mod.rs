@@ -1,0 +1,145 @@
+//! Test harness: one devnet chain served over loopback RPC, and lnedge nodes following it.
+
+#![allow(dead_code)]
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::path::Path;
+use std::time::Duration;
+
+use bitcoin::{Address, ScriptBuf};
+use lnedge_node::devnet::{anyone_can_spend_script, Devnet, RpcAuth, RpcServer, RpcServerConfig};
+use lnedge_node::{Node, NodeBuilder};
+
+pub struct TestChain {
+    pub devnet: Devnet,
+    pub rpc: RpcServer,
+}
+
+impl TestChain {
+    pub async fn start() -> Self {
+        let devnet = Devnet::in_memory();
+        let rpc = RpcServer::start(
+            devnet.clone(),
+            RpcServerConfig {
+                bind: SocketAddr::from(([127, 0, 0, 1], 0)),
+                auth: RpcAuth::UserPass {
+                    user: "test".into(),
+                    password: "test".into(),
+                },
+            },
+        )
+        .await
+        .expect("devnet rpc");
+        // Past the coinbase maturity of the first blocks we pay to wallets.
+        devnet.mine(1, &anyone_can_spend_script()).expect("mine");
+        Self { devnet, rpc }
+    }
+
+    pub fn builder(&self, dir: &Path, alias: &str) -> NodeBuilder {
+        NodeBuilder::new(dir)
+            .alias(alias)
+            .listen(SocketAddr::from(([127, 0, 0, 1], 0)))
+            .bitcoind_rpc(self.rpc.url(), "test", "test")
+            .chain_poll_interval(Duration::from_millis(50))
+            .maintenance_interval(Duration::from_secs(1))
+    }
+
+    pub async fn node(&self, dir: &Path, alias: &str) -> Node {
+        self.builder(dir, alias).build().await.expect("node starts")
+    }
+
+    pub fn mine(&self, n: u32) {
+        self.devnet
+            .mine(n, &anyone_can_spend_script())
+            .expect("mine");
+    }
+
+    pub fn mine_to(&self, n: u32, script: &ScriptBuf) {
+        self.devnet.mine(n, script).expect("mine");
+    }
+
+    /// Pays `count` coinbases (50 BTC each on regtest) to `address` and matures them.
+    pub fn fund(&self, address: &Address, count: u32) {
+        self.mine_to(count, &address.script_pubkey());
+        self.mine(100);
+    }
+
+    pub async fn shutdown(self) {
+        self.rpc.shutdown().await;
+    }
+}
+
+/// Polls `check` every 50 ms until it returns `Some`, mining a block every `mine_every` polls
+/// when `chain` is given; panics with `what` after `timeout`.
+pub async fn wait_for<T, F, Fut>(what: &str, timeout: Duration, mut check: F) -> T
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = Option<T>>,
+{
+    let deadline = tokio::time::Instant::now() + timeout;
+    loop {
+        if let Some(v) = check().await {
+            return v;
+        }
+        if tokio::time::Instant::now() > deadline {
+            panic!("timed out waiting for {what}");
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+pub fn peer_address(node: &Node) -> String {
+    node.listen_address().expect("listening").to_string()
+}
+
+/// Connects `a` to `b` over loopback.
+pub async fn connect(a: &Node, b: &Node) {
+    a.connect_peer(b.node_id(), &peer_address(b))
+        .await
+        .expect("connect");
+}
+
+/// Opens a channel a→b, mines it to 6 confirmations and waits until both see it usable.
+pub async fn open_channel(chain: &TestChain, a: &Node, b: &Node, sat: u64, public: bool) -> String {
+    let before = a.list_channels().len();
+    a.open_channel(b.node_id(), sat, 0, public)
+        .expect("open channel");
+    let outpoint = wait_for("funding broadcast", Duration::from_secs(20), || async {
+        let ch = a.list_channels();
+        if ch.len() <= before {
+            return None;
+        }
+        ch.into_iter()
+            .find(|c| c.counterparty == b.node_id().to_string() && !c.ready)?
+            .funding_outpoint
+    })
+    .await;
+    let txid: bitcoin::Txid = outpoint.split(':').next().unwrap().parse().unwrap();
+    // The funding transaction reaches devnet's mempool through the broadcaster task.
+    wait_for("funding in mempool", Duration::from_secs(20), || async {
+        chain.devnet.lock().mempool.get(&txid).map(|_| ())
+    })
+    .await;
+    chain.mine(6);
+    a.sync_chain().await;
+    b.sync_chain().await;
+    let id = wait_for("channel usable", Duration::from_secs(30), || async {
+        a.list_channels()
+            .into_iter()
+            .find(|c| c.counterparty == b.node_id().to_string() && c.usable)
+            .map(|c| c.channel_id)
+    })
+    .await;
+    id
+}
+
+/// Logs to the test output when `RUST_LOG` is set (e.g. `RUST_LOG=ldk=debug`).
+pub fn init_logs() {
+    if std::env::var_os("RUST_LOG").is_some() {
+        let _ = tracing_subscriber::fmt()
+            .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
+            .with_test_writer()
+            .try_init();
+    }
+}

@@ -1,0 +1,190 @@
+//! Three nodes in one process over loopback TCP on devnet: channels A–B and B–C, two-hop
+//! payments by BOLT 11 and BOLT 12, cooperative and force close with the funds back in the
+//! wallet, and a restart in the middle.
+
+mod harness;
+
+use std::time::Duration;
+
+use bitcoin::Amount;
+use harness::*;
+use lnedge_node::model::PaymentStatus;
+use lnedge_node::node::parse_channel_id;
+
+const LONG: Duration = Duration::from_secs(60);
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn three_nodes_route_pay_close_and_restart() {
+    init_logs();
+    let chain = TestChain::start().await;
+    let (da, db, dc) = (
+        tempfile::tempdir().unwrap(),
+        tempfile::tempdir().unwrap(),
+        tempfile::tempdir().unwrap(),
+    );
+    let a = chain.node(da.path(), "alice").await;
+    let b = chain.node(db.path(), "bob").await;
+    let c = chain.node(dc.path(), "carol").await;
+
+    // Wallets: one coinbase (50 BTC) each for A and B.
+    chain.fund(&a.wallet_address().unwrap(), 1);
+    chain.fund(&b.wallet_address().unwrap(), 1);
+    for n in [&a, &b] {
+        n.sync_chain().await;
+        assert_eq!(n.wallet_balance().confirmed_sat, 50 * 100_000_000);
+    }
+
+    connect(&a, &b).await;
+    connect(&b, &c).await;
+    open_channel(&chain, &a, &b, 1_000_000, true).await;
+    open_channel(&chain, &b, &c, 1_000_000, true).await;
+    let spent_on_channels = 50 * 100_000_000 - a.wallet_balance().total_sat;
+    assert!(
+        spent_on_channels > 1_000_000 && spent_on_channels < 1_010_000,
+        "{spent_on_channels}"
+    );
+
+    // A learns the B–C channel by gossip (announced after 6 confirmations).
+    wait_for(
+        "A's graph has both channels and all three node announcements",
+        LONG,
+        || async {
+            let info = a.info();
+            (info.graph_channels >= 2 && info.graph_nodes >= 3).then_some(())
+        },
+    )
+    .await;
+
+    // Two-hop BOLT 11.
+    let invoice = c.create_invoice(Some(50_000_000), "coffee", 3600).unwrap();
+    let id = a.pay_invoice(&invoice.invoice, None).unwrap();
+    let paid = a.wait_payment(&id, LONG).await.unwrap();
+    assert_eq!(paid.status, PaymentStatus::Succeeded, "{paid:?}");
+    assert!(
+        paid.fee_msat.unwrap_or(0) > 0,
+        "B charged a forwarding fee: {paid:?}"
+    );
+    let received = wait_for("C records the payment", LONG, || async {
+        c.payment(&invoice.payment_hash)
+            .ok()
+            .filter(|p| p.status == PaymentStatus::Succeeded)
+    })
+    .await;
+    assert_eq!(received.amount_msat, Some(50_000_000));
+
+    // Two-hop BOLT 12.
+    let offer = c.create_offer(None, "tip jar").unwrap();
+    let id = a.pay_offer(&offer.offer, Some(20_000_000)).unwrap();
+    let paid = a.wait_payment(&id, LONG).await.unwrap();
+    assert_eq!(paid.status, PaymentStatus::Succeeded, "{paid:?}");
+
+    // Restart B mid-way: channels and balances survive.
+    let b_channels_before: Vec<_> = b
+        .list_channels()
+        .into_iter()
+        .map(|c| (c.channel_id, c.outbound_msat))
+        .collect();
+    let b_wallet_before = b.wallet_balance();
+    let b_addr = b.listen_address().unwrap();
+    b.stop().await;
+    drop(b);
+    // Same address: A reconnects to where it last reached B.
+    let b = chain
+        .builder(db.path(), "bob")
+        .listen(b_addr)
+        .build()
+        .await
+        .unwrap();
+    let b_channels_after: Vec<_> = b
+        .list_channels()
+        .into_iter()
+        .map(|c| (c.channel_id, c.outbound_msat))
+        .collect();
+    assert_eq!(sorted(b_channels_before), sorted(b_channels_after));
+    assert_eq!(b.wallet_balance(), b_wallet_before);
+    // A and C reconnect (they remember B); the channels become usable again and route.
+    wait_for("B's channels usable after restart", LONG, || async {
+        let ch = b.list_channels();
+        (ch.len() == 2 && ch.iter().all(|c| c.usable)).then_some(())
+    })
+    .await;
+    let invoice = c
+        .create_invoice(Some(10_000_000), "after restart", 3600)
+        .unwrap();
+    let id = a.pay_invoice(&invoice.invoice, None).unwrap();
+    assert_eq!(
+        a.wait_payment(&id, LONG).await.unwrap().status,
+        PaymentStatus::Succeeded
+    );
+
+    // Cooperative close A–B: A's side comes back to A's wallet.
+    let ab = a
+        .list_channels()
+        .into_iter()
+        .find(|c| c.counterparty == b.node_id().to_string())
+        .unwrap();
+    let a_before = a.wallet_balance().total_sat;
+    a.close_channel(&parse_channel_id(&ab.channel_id).unwrap(), false)
+        .unwrap();
+    wait_for("coop close in mempool", LONG, || async {
+        (!chain.devnet.lock().mempool.is_empty()).then_some(())
+    })
+    .await;
+    chain.mine(1);
+    let back = wait_for("A's channel balance back in its wallet", LONG, || async {
+        chain.mine(1);
+        a.sync_chain().await;
+        let now = a.wallet_balance().total_sat;
+        (now > a_before + ab.outbound_msat / 1000 - 10_000 && a.pending_sweeps() == 0)
+            .then_some(now)
+    })
+    .await;
+    // At most our balance: what we could send plus the reserve the peer held us to (1%).
+    assert!(back <= a_before + ab.outbound_msat / 1000 + ab.capacity_sat / 100);
+
+    // Force close B–C from C's side? C has only the pushed/received balance; force close from B
+    // (B's to_self output waits for C's to_self_delay, 144 blocks).
+    let bc = b
+        .list_channels()
+        .into_iter()
+        .find(|ch| ch.counterparty == c.node_id().to_string())
+        .unwrap();
+    let b_before = b.wallet_balance().total_sat;
+    b.close_channel(&parse_channel_id(&bc.channel_id).unwrap(), true)
+        .unwrap();
+    wait_for("commitment in mempool", LONG, || async {
+        (!chain.devnet.lock().mempool.is_empty()).then_some(())
+    })
+    .await;
+    chain.mine(1);
+    b.sync_chain().await;
+    assert!(
+        b.wallet_balance().total_sat < b_before + bc.outbound_msat / 1000 - 10_000,
+        "not swept yet"
+    );
+    chain.mine(150);
+    let swept = wait_for(
+        "B's funds swept to its wallet after the delay",
+        LONG,
+        || async {
+            chain.mine(1);
+            b.sync_chain().await;
+            let now = b.wallet_balance().total_sat;
+            (now > b_before + bc.outbound_msat / 1000 - 20_000 && b.pending_sweeps() == 0)
+                .then_some(now)
+        },
+    )
+    .await;
+    assert!(swept <= b_before + bc.outbound_msat / 1000 + bc.capacity_sat / 100);
+
+    for n in [a, b, c] {
+        n.stop().await;
+    }
+    chain.shutdown().await;
+    let _ = Amount::ZERO;
+}
+
+fn sorted(mut v: Vec<(String, u64)>) -> Vec<(String, u64)> {
+    v.sort();
+    v
+}
