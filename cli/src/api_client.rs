@@ -26,7 +26,7 @@ pub fn default_data_dir() -> PathBuf {
 
 /// Where a node keeps its API token: `<data dir>/api_token`.
 pub fn token_path(data_dir: &Path) -> PathBuf {
-    data_dir.join("api_token")
+    data_dir.join(lnedge_node::api::TOKEN_FILE)
 }
 
 /// A connection to one node's admin API.

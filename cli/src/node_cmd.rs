@@ -9,11 +9,10 @@ use std::str::FromStr;
 use anyhow::{bail, Context};
 use bitcoin::Network;
 use clap::{Args, Subcommand};
-use lnedge_node::api::AdminApi;
 use lnedge_node::{ChainSource, NodeBuilder, NodeConfig, RpcCredentials};
 use serde::Deserialize;
 
-use crate::api_client::{default_data_dir, token_path, DEFAULT_API_ADDR};
+use crate::api_client::{default_data_dir, DEFAULT_API_ADDR};
 
 /// Default P2P listen address.
 pub const DEFAULT_LISTEN: &str = "0.0.0.0:9735";
@@ -97,8 +96,6 @@ impl ConfigFile {
 pub struct Settings {
     /// The node's configuration.
     pub node: NodeConfig,
-    /// Admin API address.
-    pub api: SocketAddr,
 }
 
 fn parse_network(s: &str) -> anyhow::Result<Network> {
@@ -211,7 +208,7 @@ pub fn settings(
         }
         node.alias = alias;
     }
-    Ok(Settings { node, api })
+    Ok(Settings { node })
 }
 
 /// Runs `lnedge node …`.
@@ -240,14 +237,8 @@ async fn serve(settings: Settings) -> anyhow::Result<()> {
         .build()
         .await
         .context("starting the node")?;
-    let token_file = token_path(&data_dir);
-    let api = match AdminApi::start(node.clone(), settings.api, &token_file).await {
-        Ok(api) => api,
-        Err(e) => {
-            node.stop().await;
-            return Err(anyhow::Error::new(e).context("starting the admin API"));
-        }
-    };
+    let token_file = node.admin_token_path();
+    let api_url = node.admin_api_url().unwrap_or_default();
     let info = node.info();
     crate::output::line(&format!("node id: {}", info.node_id))?;
     crate::output::line(&format!(
@@ -258,13 +249,12 @@ async fn serve(settings: Settings) -> anyhow::Result<()> {
         "p2p: {}",
         info.listen_address.as_deref().unwrap_or("not listening")
     ))?;
-    crate::output::line(&format!("api: {}", api.url()))?;
+    crate::output::line(&format!("api: {api_url}"))?;
     crate::output::line(&format!("api token file: {}", token_file.display()))?;
     crate::output::line(&format!("data dir: {}", data_dir.display()))?;
     crate::output::line("press Ctrl-C to stop")?;
 
     let waited = tokio::signal::ctrl_c().await;
-    api.shutdown().await;
     node.stop().await;
     waited.context("waiting for Ctrl-C")?;
     crate::output::line("node stopped")?;
@@ -306,7 +296,7 @@ alias = "file"
         assert_eq!(s.node.data_dir, PathBuf::from("/tmp/from-file"));
         assert_eq!(s.node.network, Network::Signet);
         assert_eq!(s.node.listen, Some("127.0.0.1:3333".parse().unwrap()));
-        assert_eq!(s.api, "127.0.0.1:2222".parse().unwrap());
+        assert_eq!(s.node.admin_api, Some("127.0.0.1:2222".parse().unwrap()));
         assert_eq!(s.node.alias, "flag");
         assert!(matches!(s.node.chain, ChainSource::BitcoindRpc { .. }));
 
@@ -322,7 +312,7 @@ alias = "file"
             Some("http://127.0.0.1:0".into()),
         )
         .unwrap();
-        assert_eq!(s.api.port(), 0);
+        assert_eq!(s.node.admin_api.map(|a| a.port()), Some(0));
         assert_eq!(s.node.chain, ChainSource::EmbeddedDevnet);
         assert_eq!(s.node.data_dir, PathBuf::from("/tmp/flag"));
     }

@@ -133,7 +133,8 @@ impl NodeBuilder {
         self
     }
 
-    /// Serve the admin HTTP API on `addr`.
+    /// Serve the admin HTTP API on `addr` (token in `<data dir>/api_token`, created at first
+    /// start with mode 0600).
     pub fn admin_api(mut self, addr: SocketAddr) -> Self {
         self.config.admin_api = Some(addr);
         self
@@ -568,6 +569,7 @@ async fn start(builder: NodeBuilder) -> Result<Node, NodeError> {
         background: Mutex::new(None),
         chain_sync,
         devnet: Mutex::new(devnet),
+        admin: Mutex::new(None),
     });
 
     // The background processor: event handling, persistence, timers.
@@ -603,7 +605,17 @@ async fn start(builder: NodeBuilder) -> Result<Node, NodeError> {
 
     tasks.push(spawn_peer_upkeep(Arc::clone(&inner), stop_rx));
     inner.tasks.lock().expect("lock").extend(tasks);
-    Ok(Node { inner })
+    let node = Node { inner };
+    if let Some(addr) = node.inner.config.admin_api {
+        match crate::api::AdminApi::start(node.clone(), addr, &node.admin_token_path()).await {
+            Ok(api) => *node.inner.admin.lock().expect("lock") = Some(api),
+            Err(e) => {
+                node.stop().await;
+                return Err(NodeError::Startup(format!("admin API: {e}")));
+            }
+        }
+    }
+    Ok(node)
 }
 
 /// Reconnects remembered peers and re-announces the node (public channels need a node

@@ -65,6 +65,7 @@ pub(crate) struct NodeInner {
     pub(crate) background: Mutex<Option<JoinHandle<Result<(), lightning::io::Error>>>>,
     pub(crate) chain_sync: ChainSync,
     pub(crate) devnet: Mutex<Option<RpcServer>>,
+    pub(crate) admin: Mutex<Option<crate::api::AdminApi>>,
 }
 
 /// A running node. Cheap to clone; every clone drives the same node.
@@ -149,6 +150,21 @@ impl Node {
     /// The P2P listen address actually bound (port 0 resolved).
     pub fn listen_address(&self) -> Option<SocketAddr> {
         self.inner.listen_addr
+    }
+
+    /// The admin API's base URL (`http://host:port`), when the node serves it.
+    pub fn admin_api_url(&self) -> Option<String> {
+        self.inner
+            .admin
+            .lock()
+            .expect("lock")
+            .as_ref()
+            .map(|a| a.url())
+    }
+
+    /// The admin API's bearer token file: `<data dir>/api_token`.
+    pub fn admin_token_path(&self) -> std::path::PathBuf {
+        self.inner.config.data_dir.join(crate::api::TOKEN_FILE)
     }
 
     /// The node's configuration.
@@ -613,6 +629,10 @@ impl Node {
     /// Stops the node: no new connections or blocks, peers disconnected, then the background
     /// processor persists the channel manager, graph and scorer on its way out. Idempotent.
     pub async fn stop(&self) {
+        let admin = self.inner.admin.lock().expect("lock").take();
+        if let Some(api) = admin {
+            api.shutdown().await;
+        }
         self.inner.stop.send_replace(true);
         self.inner.chain_sync.join().await;
         let tasks: Vec<_> = std::mem::take(&mut *self.inner.tasks.lock().expect("lock"));

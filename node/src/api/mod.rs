@@ -56,6 +56,9 @@ use routes::{Endpoint, Failure, NoRoute};
 /// Largest request body accepted.
 pub const MAX_BODY_BYTES: usize = 64 * 1024;
 
+/// Name of the bearer token file in the node's data directory.
+pub const TOKEN_FILE: &str = "api_token";
+
 /// Errors starting the admin API.
 #[derive(Debug, thiserror::Error)]
 pub enum ApiError {
