@@ -8,6 +8,7 @@
 mod api_client;
 mod api_commands;
 mod convert;
+mod demo;
 mod devnet;
 mod node_cmd;
 mod output;
@@ -48,6 +49,9 @@ enum Command {
     /// Run devnet, an embedded regtest chain that serves Bitcoin Core's JSON-RPC, in the
     /// foreground until Ctrl-C.
     Devnet(devnet::DevnetArgs),
+    /// End-to-end demo: devnet and two nodes in this process, a funded wallet, a channel, a
+    /// BOLT 11 and a BOLT 12 payment.
+    Demo(demo::DemoArgs),
     /// Run the node.
     #[command(subcommand)]
     Node(node_cmd::NodeCommand),
@@ -57,9 +61,23 @@ enum Command {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    // Logs (LDK's included, target `ldk`) go to stderr when RUST_LOG asks for them; `node run`
+    // logs warnings by default.
+    let default_filter = if matches!(cli.command, Command::Node(_)) {
+        "warn"
+    } else {
+        "off"
+    };
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default_filter));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .try_init();
     let result = match cli.command {
         Command::Rfq(cmd) => rfq::run(cmd),
         Command::Devnet(args) => devnet::run(args),
+        Command::Demo(args) => demo::run(args),
         Command::Node(cmd) => node_cmd::run(cmd, cli.data_dir, cli.api),
         Command::Api(cmd) => api_commands::run(
             cmd,

@@ -336,3 +336,21 @@ impl Drop for KillOnDrop {
         }
     }
 }
+
+/// `lnedge demo` runs devnet and two nodes in-process, opens a channel and pays by BOLT 11 and
+/// BOLT 12; it must print its summary and exit 0.
+#[test]
+fn demo_runs_end_to_end() {
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_lnedge"))
+        .arg("demo")
+        .output()
+        .expect("run lnedge demo");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "demo failed:\n{stdout}\n{stderr}");
+    assert!(
+        stdout.contains("BOLT 11 payment") && stdout.contains("BOLT 12 payment"),
+        "{stdout}"
+    );
+    assert!(stdout.trim_end().ends_with("demo succeeded"), "{stdout}");
+}
