@@ -124,12 +124,21 @@ pub async fn open_channel(chain: &TestChain, a: &Node, b: &Node, sat: u64, publi
     chain.mine(6);
     a.sync_chain().await;
     b.sync_chain().await;
-    let id = wait_for("channel usable", Duration::from_secs(30), || async {
-        a.list_channels()
-            .into_iter()
-            .find(|c| c.counterparty == b.node_id().to_string() && c.usable)
-            .map(|c| c.channel_id)
-    })
+    let id = wait_for(
+        "channel usable on both sides",
+        Duration::from_secs(30),
+        || async {
+            let id = a
+                .list_channels()
+                .into_iter()
+                .find(|c| c.counterparty == b.node_id().to_string() && c.usable)
+                .map(|c| c.channel_id)?;
+            b.list_channels()
+                .iter()
+                .any(|c| c.channel_id == id && c.usable)
+                .then_some(id)
+        },
+    )
     .await;
     id
 }
