@@ -113,6 +113,41 @@ impl StoredInvoice {
     }
 }
 
+/// A stored invoice as bytes in LDK's serialization, before decoding.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredInvoiceBytes {
+    /// The recipient id.
+    pub recipient_id: Vec<u8>,
+    /// The invoice slot.
+    pub slot: u16,
+    /// The static invoice (`Writeable` bytes).
+    pub invoice: Vec<u8>,
+    /// The invoice request path (`Writeable` bytes).
+    pub invoice_request_path: Vec<u8>,
+    /// When it was stored, Unix seconds.
+    pub created_at: u64,
+    /// When it stops being servable, Unix seconds.
+    pub expires_at: u64,
+}
+
+impl StoredInvoiceBytes {
+    /// Decodes the invoice (LDK parses it and verifies its signature) and the path.
+    pub fn decode(self) -> Result<StoredInvoice, StoreError> {
+        let invoice = StaticInvoice::try_from(self.invoice)
+            .map_err(|_| StoreError::Corrupt(CorruptField::Invoice))?;
+        let invoice_request_path = decode_path(&self.invoice_request_path)
+            .ok_or(StoreError::Corrupt(CorruptField::InvoiceRequestPath))?;
+        Ok(StoredInvoice {
+            recipient_id: self.recipient_id,
+            slot: self.slot,
+            invoice,
+            invoice_request_path,
+            created_at: self.created_at,
+            expires_at: self.expires_at,
+        })
+    }
+}
+
 /// When a static invoice stops being servable, Unix seconds (stores keep at most `i64::MAX`): the earlier of its own expiry
 /// (`created_at + relative_expiry`) and its offer's absolute expiry, if the offer has one. LDK
 /// refuses to send it after that (`Bolt12SemanticError::AlreadyExpired`).
@@ -264,12 +299,28 @@ pub trait StaticInvoiceStore: Send + Sync {
         invoice: &'a StoredInvoice,
     ) -> BoxFuture<'a, Result<Persisted, StoreError>>;
 
-    /// The invoice in (recipient, slot), if any (expired ones stay until pruned).
+    /// The invoice in (recipient, slot) as stored, not yet decoded, if any (expired ones stay
+    /// until pruned). Decoding ([`StoredInvoiceBytes::decode`]) is LDK's parse of the invoice,
+    /// which verifies its signature and costs far more than the lookup (see BENCHMARKS.md).
+    fn get_invoice_bytes<'a>(
+        &'a self,
+        recipient_id: &'a [u8],
+        slot: u16,
+    ) -> BoxFuture<'a, Result<Option<StoredInvoiceBytes>, StoreError>>;
+
+    /// The invoice in (recipient, slot), decoded, if any (expired ones stay until pruned).
     fn get_invoice<'a>(
         &'a self,
         recipient_id: &'a [u8],
         slot: u16,
-    ) -> BoxFuture<'a, Result<Option<StoredInvoice>, StoreError>>;
+    ) -> BoxFuture<'a, Result<Option<StoredInvoice>, StoreError>> {
+        Box::pin(async move {
+            self.get_invoice_bytes(recipient_id, slot)
+                .await?
+                .map(StoredInvoiceBytes::decode)
+                .transpose()
+        })
+    }
 
     /// A recipient's invoices, by slot.
     fn list_invoices<'a>(
@@ -332,21 +383,21 @@ impl InvoiceRow {
         }
     }
 
-    pub(crate) fn into_invoice(self) -> Result<StoredInvoice, StoreError> {
+    pub(crate) fn into_bytes(self) -> Result<StoredInvoiceBytes, StoreError> {
         let slot =
             u16::try_from(self.slot).map_err(|_| StoreError::Corrupt(CorruptField::Number))?;
-        let invoice = StaticInvoice::try_from(self.invoice)
-            .map_err(|_| StoreError::Corrupt(CorruptField::Invoice))?;
-        let invoice_request_path =
-            decode_path(&self.path).ok_or(StoreError::Corrupt(CorruptField::InvoiceRequestPath))?;
-        Ok(StoredInvoice {
+        Ok(StoredInvoiceBytes {
             recipient_id: self.recipient_id,
             slot,
-            invoice,
-            invoice_request_path,
+            invoice: self.invoice,
+            invoice_request_path: self.path,
             created_at: from_i64(self.created_at),
             expires_at: from_i64(self.expires_at),
         })
+    }
+
+    pub(crate) fn into_invoice(self) -> Result<StoredInvoice, StoreError> {
+        self.into_bytes()?.decode()
     }
 }
 

@@ -2,7 +2,7 @@
 
 use super::{
     check_recipient_id, to_i64, BoxFuture, InvoiceRow, Persisted, Recipient, RecipientRow,
-    StaticInvoiceStore, StoreError, StoreLimits, StoredInvoice,
+    StaticInvoiceStore, StoreError, StoreLimits, StoredInvoice, StoredInvoiceBytes,
 };
 use std::sync::atomic::{AtomicUsize, Ordering};
 use tokio::sync::{Mutex, MutexGuard};
@@ -552,11 +552,11 @@ impl StaticInvoiceStore for PostgresStaticInvoiceStore {
         }))
     }
 
-    fn get_invoice<'a>(
+    fn get_invoice_bytes<'a>(
         &'a self,
         recipient_id: &'a [u8],
         slot: u16,
-    ) -> BoxFuture<'a, Result<Option<StoredInvoice>, StoreError>> {
+    ) -> BoxFuture<'a, Result<Option<StoredInvoiceBytes>, StoreError>> {
         Box::pin(async move {
             let guard = self.conn().await?;
             let conn = guard.as_ref().ok_or(StoreError::Closed)?;
@@ -566,7 +566,7 @@ impl StaticInvoiceStore for PostgresStaticInvoiceStore {
                 .await
                 .map_err(pg)?;
             drop(guard);
-            row.map(|r| invoice_row(&r)?.into_invoice()).transpose()
+            row.map(|r| invoice_row(&r)?.into_bytes()).transpose()
         })
     }
 

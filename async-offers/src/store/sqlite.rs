@@ -2,7 +2,7 @@
 
 use super::{
     check_recipient_id, to_i64, BoxFuture, InvoiceRow, Persisted, Recipient, RecipientRow,
-    StaticInvoiceStore, StoreError, StoreLimits, StoredInvoice,
+    StaticInvoiceStore, StoreError, StoreLimits, StoredInvoice, StoredInvoiceBytes,
 };
 use crate::sqlite_writer::{self, WriteFailure, Writer};
 use rusqlite::{params, Connection, OptionalExtension};
@@ -351,11 +351,11 @@ impl StaticInvoiceStore for SqliteStaticInvoiceStore {
         })
     }
 
-    fn get_invoice<'a>(
+    fn get_invoice_bytes<'a>(
         &'a self,
         recipient_id: &'a [u8],
         slot: u16,
-    ) -> BoxFuture<'a, Result<Option<StoredInvoice>, StoreError>> {
+    ) -> BoxFuture<'a, Result<Option<StoredInvoiceBytes>, StoreError>> {
         let id = recipient_id.to_vec();
         self.read(move |conn| {
             conn.prepare_cached(&format!(
@@ -363,7 +363,7 @@ impl StaticInvoiceStore for SqliteStaticInvoiceStore {
             ))
             .and_then(|mut st| st.query_row(params![id, slot], invoice_row).optional())
             .map_err(sql)?
-            .map(InvoiceRow::into_invoice)
+            .map(InvoiceRow::into_bytes)
             .transpose()
         })
     }

@@ -97,6 +97,9 @@ pub async fn persist_replace_and_get(store: &dyn StaticInvoiceStore) {
     assert_eq!(store.get_invoice(&rid(1), 1).await.unwrap(), None);
     assert_eq!(store.get_invoice(&rid(2), 0).await.unwrap(), None);
     assert_eq!(first.expires_at, NOW + 86_400);
+    let bytes = store.get_invoice_bytes(&rid(1), 0).await.unwrap().unwrap();
+    assert_eq!(bytes.slot, 0);
+    assert_eq!(bytes.decode().unwrap(), first);
 
     // Same slot replaces.
     let mut second = invoice(1, 0);
