@@ -118,6 +118,8 @@ async fn start_node(dir: &std::path::Path, alias: &str, rpc: &RpcServer) -> anyh
         .bitcoind_rpc(rpc.url(), rpc.user(), rpc.password())
         .chain_poll_interval(Duration::from_millis(20))
         .maintenance_interval(Duration::from_secs(1))
+        // A demo network: skip LDK's random HTLC batching delay (the first batch waits 2 s).
+        .immediate_htlc_processing(true)
         .build()
         .await
         .with_context(|| format!("starting {alias}"))

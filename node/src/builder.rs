@@ -158,6 +158,13 @@ impl NodeBuilder {
         self
     }
 
+    /// Process HTLCs without LDK's random batching delay (see
+    /// [`NodeConfig::immediate_htlc_processing`]).
+    pub fn immediate_htlc_processing(mut self, on: bool) -> Self {
+        self.config.immediate_htlc_processing = on;
+        self
+    }
+
     /// Install a custom peer message handler (RFQ).
     pub fn peer_message_handler(mut self, handler: Box<dyn PeerMessageHandler>) -> Self {
         self.peer_messages = handler;
@@ -603,6 +610,12 @@ async fn start(builder: NodeBuilder) -> Result<Node, NodeError> {
     ));
     *inner.background.lock().expect("lock") = Some(bp);
 
+    if inner.config.immediate_htlc_processing {
+        tasks.push(spawn_immediate_htlc_processing(
+            Arc::clone(&inner),
+            stop_rx.clone(),
+        ));
+    }
     tasks.push(spawn_peer_upkeep(Arc::clone(&inner), stop_rx));
     inner.tasks.lock().expect("lock").extend(tasks);
     let node = Node { inner };
@@ -616,6 +629,29 @@ async fn start(builder: NodeBuilder) -> Result<Node, NodeError> {
         }
     }
     Ok(node)
+}
+
+/// Processes pending HTLCs every 2 ms, ahead of the background processor's randomly delayed
+/// batch. (It polls a flag rather than waiting on the channel manager's update future: that
+/// future's notifier wakes one waiter, and taking it would delay the background processor.)
+fn spawn_immediate_htlc_processing(
+    inner: Arc<NodeInner>,
+    mut stop: watch::Receiver<bool>,
+) -> tokio::task::JoinHandle<()> {
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(Duration::from_millis(2));
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            tokio::select! {
+                _ = tick.tick() => {}
+                _ = stop.changed() => return,
+            }
+            if inner.channel_manager.needs_pending_htlc_processing() {
+                inner.channel_manager.process_pending_htlc_forwards();
+                inner.peer_manager.process_events();
+            }
+        }
+    })
 }
 
 /// Reconnects remembered peers and re-announces the node (public channels need a node
