@@ -37,3 +37,24 @@ pub fn load_or_create(path: &Path) -> Result<[u8; 32], NodeError> {
         Err(e) => Err(NodeError::io(format!("reading seed {}", path.display()), e)),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn created_once_with_mode_0600_and_read_back() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("seed");
+        let first = load_or_create(&path).unwrap();
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let mode = std::fs::metadata(&path).unwrap().permissions().mode();
+            assert_eq!(mode & 0o777, 0o600);
+        }
+        assert_eq!(load_or_create(&path).unwrap(), first);
+        std::fs::write(&path, [1u8; 31]).unwrap();
+        assert!(matches!(load_or_create(&path), Err(NodeError::Startup(_))));
+    }
+}
