@@ -17,6 +17,7 @@ pub mod model;
 pub mod node;
 pub mod payments;
 pub mod seed;
+mod sqlite;
 pub mod wallet;
 
 pub use builder::NodeBuilder;

@@ -72,10 +72,8 @@ const COLUMNS: &str =
 impl PaymentStore {
     /// Opens (creating) the store in the SQLite database at `path`.
     pub fn open(path: &Path) -> Result<Self, PaymentStoreError> {
-        let conn = Connection::open(path)?;
-        conn.pragma_update(None, "journal_mode", "WAL")?;
-        conn.pragma_update(None, "synchronous", "FULL")?;
-        conn.execute_batch(
+        let conn = crate::sqlite::open(
+            path,
             "CREATE TABLE IF NOT EXISTS payments (
                  id TEXT PRIMARY KEY,
                  payment_hash TEXT,

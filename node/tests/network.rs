@@ -124,6 +124,14 @@ async fn three_nodes_route_pay_close_and_restart() {
         .find(|c| c.counterparty == b.node_id().to_string())
         .unwrap();
     let a_before = a.wallet_balance().total_sat;
+    // B's side of the same channel, which comes back to B's wallet too.
+    let b_side_msat = b
+        .list_channels()
+        .into_iter()
+        .find(|c| c.channel_id == ab.channel_id)
+        .unwrap()
+        .outbound_msat;
+    let b_wallet_before_close = b.wallet_balance().total_sat;
     a.close_channel(&parse_channel_id(&ab.channel_id).unwrap(), false)
         .unwrap();
     wait_for("coop close in mempool", LONG, || async {
@@ -142,14 +150,21 @@ async fn three_nodes_route_pay_close_and_restart() {
     // At most our balance: what we could send plus the reserve the peer held us to (1%).
     assert!(back <= a_before + ab.outbound_msat / 1000 + ab.capacity_sat / 100);
 
-    // Force close B–C from C's side? C has only the pushed/received balance; force close from B
-    // (B's to_self output waits for C's to_self_delay, 144 blocks).
+    let b_before = wait_for("B's side of A–B back in B's wallet", LONG, || async {
+        chain.mine(1);
+        b.sync_chain().await;
+        let now = b.wallet_balance().total_sat;
+        (now > b_wallet_before_close + b_side_msat / 1000 - 10_000 && b.pending_sweeps() == 0)
+            .then_some(now)
+    })
+    .await;
+
+    // Force close B–C from B (B's to_self output waits for C's to_self_delay, 144 blocks).
     let bc = b
         .list_channels()
         .into_iter()
         .find(|ch| ch.counterparty == c.node_id().to_string())
         .unwrap();
-    let b_before = b.wallet_balance().total_sat;
     b.close_channel(&parse_channel_id(&bc.channel_id).unwrap(), true)
         .unwrap();
     wait_for("commitment in mempool", LONG, || async {

@@ -34,10 +34,8 @@ const COMPACT_AFTER: i64 = 64;
 impl SqliteWalletPersister {
     /// Opens (creating) the database at `path`.
     pub fn open(path: &Path) -> Result<Self, WalletStoreError> {
-        let conn = Connection::open(path)?;
-        conn.pragma_update(None, "journal_mode", "WAL")?;
-        conn.pragma_update(None, "synchronous", "FULL")?;
-        conn.execute_batch(
+        let conn = crate::sqlite::open(
+            path,
             "CREATE TABLE IF NOT EXISTS wallet_changesets (
                  id INTEGER PRIMARY KEY AUTOINCREMENT,
                  changeset TEXT NOT NULL
