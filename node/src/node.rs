@@ -597,6 +597,12 @@ impl Node {
         Ok(tx.compute_txid())
     }
 
+    /// Signs the wallet's inputs of a PSBT (e.g. a payjoin proposal or a co-funded
+    /// transaction); returns whether every input is now finalized.
+    pub fn wallet_sign_psbt(&self, psbt: &mut bitcoin::Psbt) -> Result<bool, NodeError> {
+        Ok(self.inner.wallet.sign_psbt(psbt)?)
+    }
+
     // ----- chain -----
 
     /// Polls the chain backend now and returns the height the node has processed.

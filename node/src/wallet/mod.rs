@@ -295,9 +295,29 @@ impl OnchainWallet {
         self.sign_and_extract(&mut inner, psbt)
     }
 
-    /// Signs our inputs of a PSBT; returns whether it is now finalized.
+    /// Signs our inputs of a PSBT; returns whether it is now finalized. Inputs that spend our
+    /// own transactions get the full previous transaction from the wallet (so BDK's segwit v0
+    /// fee-attack check passes without trusting the PSBT's witness UTXO).
     pub fn sign_psbt(&self, psbt: &mut Psbt) -> Result<bool, WalletError> {
         let inner = self.lock();
+        let previous: Vec<_> = psbt
+            .unsigned_tx
+            .input
+            .iter()
+            .map(|i| i.previous_output)
+            .collect();
+        for (input, outpoint) in psbt.inputs.iter_mut().zip(previous) {
+            if input.non_witness_utxo.is_some() {
+                continue;
+            }
+            if let Some(prev) = inner.wallet.get_tx(outpoint.txid) {
+                let tx = prev.tx_node.tx.as_ref().clone();
+                if input.witness_utxo.is_none() {
+                    input.witness_utxo = tx.output.get(outpoint.vout as usize).cloned();
+                }
+                input.non_witness_utxo = Some(tx);
+            }
+        }
         let signers: Vec<&SignersContainer> = self.signers.iter().map(|s| s.as_ref()).collect();
         inner
             .wallet
