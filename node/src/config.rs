@@ -123,3 +123,34 @@ impl NodeConfig {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use bitcoin::secp256k1::{Secp256k1, SecretKey};
+
+    fn key(byte: u8) -> PublicKey {
+        PublicKey::from_secret_key(
+            &Secp256k1::new(),
+            &SecretKey::from_slice(&[byte; 32]).unwrap(),
+        )
+    }
+
+    #[test]
+    fn inbound_channel_policies_decide_and_say_why() {
+        let (friend, stranger) = (key(1), key(2));
+        let default = InboundChannelPolicy::default();
+        assert!(default.decide(&stranger, 20_000).is_ok());
+        let small = default.decide(&stranger, 19_999).unwrap_err();
+        assert!(small.contains("below the minimum"), "{small}");
+        let listed = InboundChannelPolicy::AcceptFrom(vec![friend]);
+        assert!(listed.decide(&friend, 1).is_ok());
+        assert!(listed
+            .decide(&stranger, 1_000_000)
+            .unwrap_err()
+            .contains("listed peers"));
+        assert!(InboundChannelPolicy::RejectAll
+            .decide(&friend, 1_000_000)
+            .is_err());
+    }
+}
