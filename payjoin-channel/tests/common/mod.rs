@@ -638,6 +638,29 @@ pub async fn post(req: &payjoin::Request) -> (u16, Vec<u8>, hyper::HeaderMap) {
     .await
 }
 
+/// A new TLS connection to the loopback server on `port`, as a new payer makes it: a fresh client
+/// configuration (no session to resume) trusting only the development certificate.
+pub async fn tls_connect(port: u16) -> tokio_rustls::client::TlsStream<tokio::net::TcpStream> {
+    let mut roots = rustls::RootCertStore::empty();
+    roots.add(dev_cert().certificate_der.clone()).expect("root");
+    let config = rustls::ClientConfig::builder_with_provider(Arc::new(
+        rustls::crypto::ring::default_provider(),
+    ))
+    .with_safe_default_protocol_versions()
+    .expect("protocols")
+    .with_root_certificates(roots)
+    .with_no_client_auth();
+    let tcp = tokio::net::TcpStream::connect(("127.0.0.1", port))
+        .await
+        .expect("connect");
+    tcp.set_nodelay(true).expect("nodelay");
+    let server_name = rustls::pki_types::ServerName::try_from("localhost").expect("name");
+    tokio_rustls::TlsConnector::from(Arc::new(config))
+        .connect(server_name, tcp)
+        .await
+        .expect("TLS handshake")
+}
+
 /// Any request over HTTPS to the loopback server.
 pub async fn send(
     method: hyper::Method,
@@ -653,24 +676,7 @@ pub async fn send(
         .1
         .parse()
         .expect("port");
-    let mut roots = rustls::RootCertStore::empty();
-    roots.add(dev_cert().certificate_der.clone()).expect("root");
-    let config = rustls::ClientConfig::builder_with_provider(Arc::new(
-        rustls::crypto::ring::default_provider(),
-    ))
-    .with_safe_default_protocol_versions()
-    .expect("protocols")
-    .with_root_certificates(roots)
-    .with_no_client_auth();
-    let tcp = tokio::net::TcpStream::connect(("127.0.0.1", port))
-        .await
-        .expect("connect");
-    tcp.set_nodelay(true).expect("nodelay");
-    let server_name = rustls::pki_types::ServerName::try_from("localhost").expect("name");
-    let tls = tokio_rustls::TlsConnector::from(Arc::new(config))
-        .connect(server_name, tcp)
-        .await
-        .expect("TLS handshake");
+    let tls = tls_connect(port).await;
     let (mut sender, conn) =
         hyper::client::conn::http1::handshake(hyper_util::rt::TokioIo::new(tls))
             .await
