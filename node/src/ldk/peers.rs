@@ -18,6 +18,18 @@ use crate::ldk::types::{KvStore, PeerManager};
 const NAMESPACE: &str = "lnedge";
 const KEY: &str = "peers";
 
+/// How long an outbound TCP connect may take.
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Hands a connected socket to lightning-net-tokio with Nagle's algorithm off. Lightning's
+/// exchanges are several small messages written back to back (`commitment_signed` then
+/// `revoke_and_ack`, …); with Nagle on, the second write waits for the peer's (delayed) ACK of the
+/// first — up to 40 ms per exchange on Linux. lightning-net-tokio leaves the option alone.
+fn into_std_nodelay(stream: tokio::net::TcpStream) -> std::io::Result<std::net::TcpStream> {
+    stream.set_nodelay(true)?;
+    stream.into_std()
+}
+
 /// Connects to `node_id` at `addr` and waits until the handshake completed.
 pub async fn connect(
     pm: &Arc<PeerManager>,
@@ -31,9 +43,12 @@ pub async fn connect(
         peer: format!("{node_id}@{addr}"),
         reason,
     };
-    let connection = lightning_net_tokio::connect_outbound(Arc::clone(pm), node_id, addr)
+    let stream = tokio::time::timeout(CONNECT_TIMEOUT, tokio::net::TcpStream::connect(addr))
         .await
-        .ok_or_else(|| err("TCP connection failed".into()))?;
+        .map_err(|_| err("TCP connection timed out".into()))?
+        .and_then(into_std_nodelay)
+        .map_err(|e| err(format!("TCP connection failed: {e}")))?;
+    let connection = lightning_net_tokio::setup_outbound(Arc::clone(pm), node_id, stream);
     let mut connection = Box::pin(tokio::spawn(connection));
     let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
     loop {
@@ -63,7 +78,7 @@ pub fn spawn_listener(
                 _ = stop.changed() => return,
             };
             match accepted {
-                Ok((stream, _)) => match stream.into_std() {
+                Ok((stream, _)) => match into_std_nodelay(stream) {
                     Ok(std_stream) => {
                         let pm = Arc::clone(&pm);
                         tokio::spawn(lightning_net_tokio::setup_inbound(pm, std_stream));
