@@ -7,9 +7,10 @@ use std::path::{Path, PathBuf};
 use std::str::FromStr;
 
 use anyhow::{bail, Context};
+use bitcoin::secp256k1::PublicKey;
 use bitcoin::Network;
 use clap::{Args, Subcommand};
-use lnedge_node::{ChainSource, NodeBuilder, NodeConfig, RpcCredentials};
+use lnedge_node::{ChainSource, InboundChannelPolicy, NodeBuilder, NodeConfig, RpcCredentials};
 use serde::Deserialize;
 
 use crate::api_client::{default_data_dir, DEFAULT_API_ADDR};
@@ -59,6 +60,17 @@ pub struct RunArgs {
     /// Node alias (announced with public channels).
     #[arg(long)]
     alias: Option<String>,
+    /// Inbound channels: `all` (default), `none`, or a comma-separated list of node ids to
+    /// accept channels from.
+    #[arg(long, value_name = "POLICY")]
+    inbound_channels: Option<String>,
+    /// Smallest inbound channel accepted under `--inbound-channels all` [default: 20000].
+    #[arg(long, value_name = "SAT")]
+    min_inbound_channel_sat: Option<u64>,
+    /// Process HTLCs as soon as they are committed, without LDK's random batching delay
+    /// (which hides forwarding timing): lower payment latency for a node that mostly receives.
+    #[arg(long)]
+    immediate_htlc_processing: bool,
 }
 
 /// The config file: the same settings as the flags, all optional.
@@ -75,6 +87,9 @@ pub struct ConfigFile {
     bitcoind_cookie: Option<PathBuf>,
     devnet: Option<bool>,
     alias: Option<String>,
+    inbound_channels: Option<String>,
+    min_inbound_channel_sat: Option<u64>,
+    immediate_htlc_processing: Option<bool>,
 }
 
 impl ConfigFile {
@@ -138,6 +153,35 @@ fn chain_source(
             }
             Ok(None)
         }
+    }
+}
+
+/// Parses an inbound channel policy: `all`, `none`, or node ids separated by commas.
+fn parse_inbound_policy(
+    policy: Option<&str>,
+    min_channel_sat: Option<u64>,
+) -> anyhow::Result<InboundChannelPolicy> {
+    let policy = policy.map(str::trim).unwrap_or("all");
+    if policy != "all" && min_channel_sat.is_some() {
+        bail!("min_inbound_channel_sat applies only to inbound_channels = \"all\"");
+    }
+    match policy {
+        "all" => Ok(InboundChannelPolicy::AcceptAll {
+            min_channel_sat: min_channel_sat.unwrap_or(InboundChannelPolicy::DEFAULT_MIN_CHANNEL_SAT),
+        }),
+        "none" => Ok(InboundChannelPolicy::RejectAll),
+        ids => ids
+            .split(',')
+            .map(|id| {
+                PublicKey::from_str(id.trim()).map_err(|_| {
+                    anyhow::anyhow!(
+                        "inbound_channels: `{}` is neither `all`, `none` nor a node id (66 hex characters)",
+                        id.trim()
+                    )
+                })
+            })
+            .collect::<anyhow::Result<Vec<_>>>()
+            .map(InboundChannelPolicy::AcceptFrom),
     }
 }
 
@@ -208,6 +252,15 @@ pub fn settings(
         }
         node.alias = alias;
     }
+    node.inbound_channels = parse_inbound_policy(
+        args.inbound_channels
+            .as_deref()
+            .or(file.inbound_channels.as_deref()),
+        args.min_inbound_channel_sat
+            .or(file.min_inbound_channel_sat),
+    )?;
+    node.immediate_htlc_processing =
+        args.immediate_htlc_processing || file.immediate_htlc_processing.unwrap_or(false);
     Ok(Settings { node })
 }
 
@@ -315,6 +368,69 @@ alias = "file"
         assert_eq!(s.node.admin_api.map(|a| a.port()), Some(0));
         assert_eq!(s.node.chain, ChainSource::EmbeddedDevnet);
         assert_eq!(s.node.data_dir, PathBuf::from("/tmp/flag"));
+    }
+
+    #[test]
+    fn inbound_policy_and_htlc_processing() {
+        let id = "02eec7245d6b7d2ccb30380bfbe2a3648cd7a942653f5aa340edcea1f283686619";
+        let (_dir, path) = write_config(&format!(
+            "devnet = true\ninbound_channels = \"{id}, {id}\"\nimmediate_htlc_processing = true\n"
+        ));
+        let args = RunArgs {
+            config: Some(path.clone()),
+            ..Default::default()
+        };
+        let s = settings(args, None, None).unwrap();
+        let key = PublicKey::from_str(id).unwrap();
+        assert_eq!(
+            s.node.inbound_channels,
+            InboundChannelPolicy::AcceptFrom(vec![key, key])
+        );
+        assert!(s.node.immediate_htlc_processing);
+
+        let args = RunArgs {
+            config: Some(path.clone()),
+            inbound_channels: Some("all".into()),
+            min_inbound_channel_sat: Some(100_000),
+            ..Default::default()
+        };
+        let s = settings(args, None, None).unwrap();
+        assert_eq!(
+            s.node.inbound_channels,
+            InboundChannelPolicy::AcceptAll {
+                min_channel_sat: 100_000
+            }
+        );
+        let args = RunArgs {
+            devnet: true,
+            inbound_channels: Some("none".into()),
+            ..Default::default()
+        };
+        let s = settings(args, None, None).unwrap();
+        assert_eq!(s.node.inbound_channels, InboundChannelPolicy::RejectAll);
+        assert!(!s.node.immediate_htlc_processing);
+
+        for (policy, min, expected) in [
+            (
+                "some",
+                None,
+                "`some` is neither `all`, `none` nor a node id",
+            ),
+            (
+                "none",
+                Some(1),
+                "applies only to inbound_channels = \"all\"",
+            ),
+        ] {
+            let args = RunArgs {
+                devnet: true,
+                inbound_channels: Some(policy.into()),
+                min_inbound_channel_sat: min,
+                ..Default::default()
+            };
+            let e = settings(args, None, None).unwrap_err().to_string();
+            assert!(e.contains(expected), "{e}");
+        }
     }
 
     #[test]

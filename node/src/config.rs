@@ -52,10 +52,15 @@ pub enum InboundChannelPolicy {
     RejectAll,
 }
 
+impl InboundChannelPolicy {
+    /// The smallest channel the default policy accepts.
+    pub const DEFAULT_MIN_CHANNEL_SAT: u64 = 20_000;
+}
+
 impl Default for InboundChannelPolicy {
     fn default() -> Self {
         Self::AcceptAll {
-            min_channel_sat: 20_000,
+            min_channel_sat: Self::DEFAULT_MIN_CHANNEL_SAT,
         }
     }
 }
