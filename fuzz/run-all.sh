@@ -12,6 +12,8 @@ for target in $(cargo +nightly fuzz list); do
     cp seeds/json/*.json "corpus/$target/"
   elif [ "$target" = devnet_rpc ]; then
     cp seeds/rpc/*.json "corpus/$target/"
+  elif [ "$target" = admin_api_request ]; then
+    cp seeds/admin_api/* "corpus/$target/"
   elif [ "$target" = payjoin_original ]; then
     cp seeds/payjoin_original/* "corpus/$target/"
   else

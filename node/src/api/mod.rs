@@ -42,7 +42,7 @@ use hyper::header::{
     HeaderValue, ALLOW, AUTHORIZATION, CACHE_CONTROL, CONTENT_LENGTH, CONTENT_TYPE,
     WWW_AUTHENTICATE,
 };
-use hyper::{Request, Response, StatusCode};
+use hyper::{Method, Request, Response, StatusCode};
 use hyper_util::rt::{TokioIo, TokioTimer};
 use serde_json::{json, Value};
 use tokio::net::TcpListener;
@@ -229,23 +229,13 @@ async fn handle(node: &Node, token: &str, req: Request<Incoming>) -> Response<Ap
     }
     let endpoint = match routes::route(req.method(), req.uri().path()) {
         Ok(endpoint) => endpoint,
-        Err(NoRoute::NotFound) => {
-            return error_reply(&Failure::new(
-                StatusCode::NOT_FOUND,
-                format!("no such endpoint: {}", req.uri().path()),
-            ))
-        }
-        Err(NoRoute::MethodNotAllowed(allowed)) => {
-            let mut response = error_reply(&Failure::new(
-                StatusCode::METHOD_NOT_ALLOWED,
-                format!(
-                    "{} does not accept {}; use {allowed}",
-                    req.uri().path(),
-                    req.method()
-                ),
-            ));
-            if let Ok(value) = HeaderValue::from_str(allowed.as_str()) {
-                response.headers_mut().insert(ALLOW, value);
+        Err(no_route) => {
+            let mut response =
+                error_reply(&no_route_failure(&no_route, req.method(), req.uri().path()));
+            if let NoRoute::MethodNotAllowed(allowed) = no_route {
+                if let Ok(value) = HeaderValue::from_str(allowed.as_str()) {
+                    response.headers_mut().insert(ALLOW, value);
+                }
             }
             return response;
         }
@@ -261,7 +251,11 @@ async fn handle(node: &Node, token: &str, req: Request<Incoming>) -> Response<Ap
         Ok(body) => body,
         Err(failure) => return error_reply(&failure),
     };
-    match routes::call(node, endpoint, &body).await {
+    let command = match routes::decode(endpoint, &body) {
+        Ok(command) => command,
+        Err(failure) => return error_reply(&failure),
+    };
+    match routes::execute(node, command).await {
         Ok(value) => json_reply(StatusCode::OK, &value),
         Err(failure) => {
             if failure.status.is_server_error() {
@@ -272,29 +266,156 @@ async fn handle(node: &Node, token: &str, req: Request<Incoming>) -> Response<Ap
     }
 }
 
-async fn read_body(req: Request<Incoming>) -> Result<Bytes, Failure> {
-    let too_large = || {
-        Failure::new(
-            StatusCode::PAYLOAD_TOO_LARGE,
-            format!("request body is larger than {MAX_BODY_BYTES} bytes"),
+/// The refusal of a request that reaches no endpoint.
+fn no_route_failure(no_route: &NoRoute, method: &Method, path: &str) -> Failure {
+    match no_route {
+        NoRoute::NotFound => {
+            Failure::new(StatusCode::NOT_FOUND, format!("no such endpoint: {path}"))
+        }
+        NoRoute::MethodNotAllowed(allowed) => Failure::new(
+            StatusCode::METHOD_NOT_ALLOWED,
+            format!("{path} does not accept {method}; use {allowed}"),
+        ),
+    }
+}
+
+/// Decodes an authorized request the way the server does before it touches the node — the
+/// route (method and path) and the body (at most [`MAX_BODY_BYTES`], strict JSON, ids, amounts
+/// and limits checked) — and returns the status and message the API would refuse it with.
+/// `Ok` means the request would reach the node. For the fuzz target
+/// (`fuzz/fuzz_targets/admin_api_request.rs`); not a stable interface.
+#[doc(hidden)]
+pub fn check_request(method: &[u8], path: &str, body: &[u8]) -> Result<(), (u16, String)> {
+    let refuse = |f: Failure| (f.status.as_u16(), f.message);
+    let method = Method::from_bytes(method).map_err(|e| {
+        (
+            StatusCode::BAD_REQUEST.as_u16(),
+            format!("invalid method: {e}"),
         )
-    };
+    })?;
+    let endpoint =
+        routes::route(&method, path).map_err(|n| refuse(no_route_failure(&n, &method, path)))?;
+    if endpoint == Endpoint::Events {
+        return Ok(());
+    }
+    if body.len() > MAX_BODY_BYTES {
+        return Err(refuse(body_too_large()));
+    }
+    routes::decode(endpoint, body).map(drop).map_err(refuse)
+}
+
+fn body_too_large() -> Failure {
+    Failure::new(
+        StatusCode::PAYLOAD_TOO_LARGE,
+        format!("request body is larger than {MAX_BODY_BYTES} bytes"),
+    )
+}
+
+async fn read_body(req: Request<Incoming>) -> Result<Bytes, Failure> {
     let declared = req
         .headers()
         .get(CONTENT_LENGTH)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.parse::<u64>().ok());
     if declared.is_some_and(|len| len > MAX_BODY_BYTES as u64) {
-        return Err(too_large());
+        return Err(body_too_large());
     }
     match Limited::new(req.into_body(), MAX_BODY_BYTES)
         .collect()
         .await
     {
         Ok(collected) => Ok(collected.to_bytes()),
-        Err(e) if e.downcast_ref::<LengthLimitError>().is_some() => Err(too_large()),
+        Err(e) if e.downcast_ref::<LengthLimitError>().is_some() => Err(body_too_large()),
         Err(e) => Err(Failure::bad_request(format!(
             "cannot read request body: {e}"
         ))),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const ID: &str = "02eec7245d6b7d2ccb30380bfbe2a3648cd7a942653f5aa340edcea1f283686619";
+
+    fn status(method: &str, path: &str, body: &str) -> Result<(), u16> {
+        check_request(method.as_bytes(), path, body.as_bytes()).map_err(|(status, message)| {
+            assert!(!message.is_empty());
+            status
+        })
+    }
+
+    #[test]
+    fn requests_are_decoded_without_a_node() {
+        assert_eq!(status("GET", "/v1/info", ""), Ok(()));
+        assert_eq!(status("GET", "/v1/events", ""), Ok(()));
+        assert_eq!(status("GET", "/v1/nope", ""), Err(404));
+        assert_eq!(status("DELETE", "/v1/info", ""), Err(405));
+        assert_eq!(status("G ET", "/v1/info", ""), Err(400));
+        let open = |body: String| status("POST", "/v1/channels/open", &body);
+        assert_eq!(
+            open(format!(r#"{{"node_id":"{ID}","amount_sat":100000}}"#)),
+            Ok(())
+        );
+        assert_eq!(
+            open(format!(
+                r#"{{"node_id":"{ID}","amount_sat":1,"push_msat":1001}}"#
+            )),
+            Err(400)
+        );
+        assert_eq!(open(r#"{"node_id":"02","amount_sat":1}"#.into()), Err(400));
+        assert_eq!(
+            status("POST", "/v1/peers/connect", &format!(r#"{{"uri":"{ID}"}}"#)),
+            Err(400)
+        );
+        assert_eq!(
+            status("GET", &format!("/v1/payments/{}", "AB".repeat(32)), ""),
+            Ok(())
+        );
+        assert_eq!(status("GET", "/v1/payments/abc", ""), Err(400));
+        let big = format!(r#"{{"description":"{}"}}"#, "x".repeat(MAX_BODY_BYTES));
+        assert_eq!(status("POST", "/v1/offers", &big), Err(413));
+        assert_eq!(
+            status(
+                "POST",
+                "/v1/wallet/send",
+                r#"{"address":"a","send_all":true,"amount_sat":5}"#
+            ),
+            Err(400)
+        );
+    }
+
+    #[test]
+    fn decoded_commands_carry_the_checked_values() {
+        let body = format!(r#"{{"node_id":"{ID}","amount_sat":5000,"push_msat":7}}"#);
+        match routes::decode(Endpoint::ChannelOpen, body.as_bytes()).unwrap() {
+            routes::Command::ChannelOpen {
+                node_id,
+                amount,
+                push_msat,
+                public,
+            } => {
+                assert_eq!(node_id.to_string(), ID);
+                assert_eq!(amount.to_sat(), 5000);
+                assert_eq!(push_msat, 7);
+                assert!(!public);
+            }
+            other => panic!("decoded as {other:?}"),
+        }
+        match routes::decode(Endpoint::Payment("AB".repeat(32)), b"").unwrap() {
+            routes::Command::Payment(id) => assert_eq!(id, "ab".repeat(32)),
+            other => panic!("decoded as {other:?}"),
+        }
+        match routes::decode(Endpoint::InvoiceCreate, b"").unwrap() {
+            routes::Command::InvoiceCreate {
+                amount_msat: None,
+                description,
+                expiry_secs,
+            } => {
+                assert_eq!(description, "");
+                assert_eq!(expiry_secs, DEFAULT_INVOICE_EXPIRY_SECS);
+            }
+            other => panic!("decoded as {other:?}"),
+        }
     }
 }

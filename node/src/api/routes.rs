@@ -3,8 +3,10 @@
 
 use std::time::Duration;
 
+use bitcoin::secp256k1::PublicKey;
 use bitcoin::{Amount, FeeRate};
 use hyper::{Method, StatusCode};
+use lightning::ln::types::ChannelId;
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
@@ -271,14 +273,66 @@ fn to_json<T: Serialize>(value: &T) -> Result<Value, Failure> {
     })
 }
 
-/// Runs a JSON endpoint (everything but the event stream) with its request body.
-pub(crate) async fn call(node: &Node, endpoint: Endpoint, body: &[u8]) -> Result<Value, Failure> {
-    match endpoint {
-        Endpoint::Info => to_json(&node.info()),
-        Endpoint::Peers => to_json(&node.list_peers()),
+/// A request checked against its endpoint's rules (strict body, ids, amounts, limits), ready
+/// to run. Decoding needs no node; only [`execute`] touches it.
+#[derive(Debug)]
+pub(crate) enum Command {
+    Info,
+    Peers,
+    PeerConnect {
+        node_id: PublicKey,
+        address: String,
+    },
+    PeerDisconnect(PublicKey),
+    Channels,
+    ChannelOpen {
+        node_id: PublicKey,
+        amount: Amount,
+        push_msat: u64,
+        public: bool,
+    },
+    ChannelClose {
+        channel_id: ChannelId,
+        force: bool,
+    },
+    InvoiceCreate {
+        amount_msat: Option<u64>,
+        description: String,
+        expiry_secs: u32,
+    },
+    InvoicePay {
+        invoice: String,
+        amount_msat: Option<u64>,
+        wait: Option<Duration>,
+    },
+    OfferCreate {
+        amount_msat: Option<u64>,
+        description: String,
+    },
+    OfferPay {
+        offer: String,
+        amount_msat: Option<u64>,
+        wait: Option<Duration>,
+    },
+    Payments,
+    Payment(String),
+    WalletAddress,
+    WalletBalance,
+    WalletSend {
+        address: String,
+        amount: Option<Amount>,
+        fee_rate: Option<FeeRate>,
+    },
+}
+
+/// Checks a JSON endpoint's request body (every endpoint but the event stream).
+pub(crate) fn decode(endpoint: Endpoint, body: &[u8]) -> Result<Command, Failure> {
+    Ok(match endpoint {
+        Endpoint::Info => Command::Info,
+        Endpoint::Peers => Command::Peers,
         Endpoint::PeerConnect => {
             let r: ConnectRequest = parse_body(body)?;
-            let (id, address) = match (r.uri, r.node_id, r.address) {
+            let (node_id, address) = match (r.uri, r.node_id, r.address) {
                 (Some(uri), None, None) => parse_peer_uri(&uri)?,
                 (None, Some(id), Some(address)) => (parse_node_id(&id)?, address),
                 _ => {
@@ -287,79 +341,84 @@ pub(crate) async fn call(node: &Node, endpoint: Endpoint, body: &[u8]) -> Result
                     ))
                 }
             };
-            node.connect_peer(id, &address).await?;
-            to_json(&Connected {
-                node_id: id.to_string(),
-                address,
-            })
+            Command::PeerConnect { node_id, address }
         }
         Endpoint::PeerDisconnect => {
             let r: DisconnectRequest = parse_body(body)?;
-            let id = parse_node_id(&r.node_id)?;
-            node.disconnect_peer(id)?;
-            Ok(json!({ "node_id": id.to_string(), "disconnected": true }))
+            Command::PeerDisconnect(parse_node_id(&r.node_id)?)
         }
-        Endpoint::Channels => to_json(&node.list_channels()),
+        Endpoint::Channels => Command::Channels,
         Endpoint::ChannelOpen => {
             let r: OpenChannelRequest = parse_body(body)?;
-            let id = parse_node_id(&r.node_id)?;
+            let node_id = parse_node_id(&r.node_id)?;
             let amount = sats("amount_sat", r.amount_sat)?;
             if r.push_msat > amount.to_sat().saturating_mul(1000) {
                 return Err(Failure::bad_request("push_msat exceeds the channel amount"));
             }
-            let channel_id = node.open_channel(id, amount.to_sat(), r.push_msat, r.public)?;
-            Ok(json!({ "channel_id": channel_id, "counterparty": id.to_string() }))
+            Command::ChannelOpen {
+                node_id,
+                amount,
+                push_msat: r.push_msat,
+                public: r.public,
+            }
         }
         Endpoint::ChannelClose => {
             let r: CloseChannelRequest = parse_body(body)?;
-            let id = parse_channel_id(&r.channel_id)?;
-            node.close_channel(&id, r.force)?;
-            Ok(json!({ "channel_id": id.to_string(), "force": r.force, "closing": true }))
+            Command::ChannelClose {
+                channel_id: parse_channel_id(&r.channel_id)?,
+                force: r.force,
+            }
         }
         Endpoint::InvoiceCreate => {
             let r: InvoiceRequest = parse_body(body)?;
-            let amount = msat_opt("amount_msat", r.amount_msat)?;
-            let expiry = r.expiry_secs.unwrap_or(DEFAULT_INVOICE_EXPIRY_SECS);
-            if expiry == 0 {
+            let amount_msat = msat_opt("amount_msat", r.amount_msat)?;
+            let expiry_secs = r.expiry_secs.unwrap_or(DEFAULT_INVOICE_EXPIRY_SECS);
+            if expiry_secs == 0 {
                 return Err(Failure::bad_request("expiry_secs must be positive"));
             }
-            let info =
-                node.create_invoice(amount, r.description.as_deref().unwrap_or(""), expiry)?;
-            to_json(&info)
+            Command::InvoiceCreate {
+                amount_msat,
+                description: r.description.unwrap_or_default(),
+                expiry_secs,
+            }
         }
         Endpoint::InvoicePay => {
             let r: PayInvoiceRequest = parse_body(body)?;
-            let amount = msat_opt("amount_msat", r.amount_msat)?;
-            let wait = wait_time(r.wait_secs)?;
-            let id = node.pay_invoice(&r.invoice, amount)?;
-            payment_outcome(node, &id, wait).await
+            Command::InvoicePay {
+                amount_msat: msat_opt("amount_msat", r.amount_msat)?,
+                wait: wait_time(r.wait_secs)?,
+                invoice: r.invoice,
+            }
         }
         Endpoint::OfferCreate => {
             let r: OfferRequest = parse_body(body)?;
-            let amount = msat_opt("amount_msat", r.amount_msat)?;
-            to_json(&node.create_offer(amount, r.description.as_deref().unwrap_or(""))?)
+            Command::OfferCreate {
+                amount_msat: msat_opt("amount_msat", r.amount_msat)?,
+                description: r.description.unwrap_or_default(),
+            }
         }
         Endpoint::OfferPay => {
             let r: PayOfferRequest = parse_body(body)?;
-            let amount = msat_opt("amount_msat", r.amount_msat)?;
-            let wait = wait_time(r.wait_secs)?;
-            let id = node.pay_offer(&r.offer, amount)?;
-            payment_outcome(node, &id, wait).await
+            Command::OfferPay {
+                amount_msat: msat_opt("amount_msat", r.amount_msat)?,
+                wait: wait_time(r.wait_secs)?,
+                offer: r.offer,
+            }
         }
-        Endpoint::Payments => to_json(&node.list_payments()?),
+        Endpoint::Payments => Command::Payments,
         Endpoint::Payment(id) => {
             if !is_payment_id(&id) {
                 return Err(Failure::bad_request(format!(
                     "invalid payment id `{id}`: expected 64 hex characters"
                 )));
             }
-            to_json(&node.payment(&id.to_ascii_lowercase())?)
+            Command::Payment(id.to_ascii_lowercase())
         }
         Endpoint::WalletAddress => {
             let _: EmptyRequest = parse_body(body)?;
-            Ok(json!({ "address": node.wallet_address()?.to_string() }))
+            Command::WalletAddress
         }
-        Endpoint::WalletBalance => to_json(&node.wallet_balance()),
+        Endpoint::WalletBalance => Command::WalletBalance,
         Endpoint::WalletSend => {
             let r: SendRequest = parse_body(body)?;
             let amount = match (r.amount_sat, r.send_all) {
@@ -386,13 +445,88 @@ pub(crate) async fn call(node: &Node, endpoint: Endpoint, body: &[u8]) -> Result
                         })?,
                 ),
             };
-            let txid = node.wallet_send(&r.address, amount, fee_rate).await?;
+            Command::WalletSend {
+                address: r.address,
+                amount,
+                fee_rate,
+            }
+        }
+        Endpoint::Events => {
+            return Err(Failure::new(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "the event stream is not a JSON endpoint",
+            ))
+        }
+    })
+}
+
+/// Runs a decoded request against the node.
+pub(crate) async fn execute(node: &Node, command: Command) -> Result<Value, Failure> {
+    match command {
+        Command::Info => to_json(&node.info()),
+        Command::Peers => to_json(&node.list_peers()),
+        Command::PeerConnect { node_id, address } => {
+            node.connect_peer(node_id, &address).await?;
+            to_json(&Connected {
+                node_id: node_id.to_string(),
+                address,
+            })
+        }
+        Command::PeerDisconnect(id) => {
+            node.disconnect_peer(id)?;
+            Ok(json!({ "node_id": id.to_string(), "disconnected": true }))
+        }
+        Command::Channels => to_json(&node.list_channels()),
+        Command::ChannelOpen {
+            node_id,
+            amount,
+            push_msat,
+            public,
+        } => {
+            let channel_id = node.open_channel(node_id, amount.to_sat(), push_msat, public)?;
+            Ok(json!({ "channel_id": channel_id, "counterparty": node_id.to_string() }))
+        }
+        Command::ChannelClose { channel_id, force } => {
+            node.close_channel(&channel_id, force)?;
+            Ok(json!({ "channel_id": channel_id.to_string(), "force": force, "closing": true }))
+        }
+        Command::InvoiceCreate {
+            amount_msat,
+            description,
+            expiry_secs,
+        } => to_json(&node.create_invoice(amount_msat, &description, expiry_secs)?),
+        Command::InvoicePay {
+            invoice,
+            amount_msat,
+            wait,
+        } => {
+            let id = node.pay_invoice(&invoice, amount_msat)?;
+            payment_outcome(node, &id, wait).await
+        }
+        Command::OfferCreate {
+            amount_msat,
+            description,
+        } => to_json(&node.create_offer(amount_msat, &description)?),
+        Command::OfferPay {
+            offer,
+            amount_msat,
+            wait,
+        } => {
+            let id = node.pay_offer(&offer, amount_msat)?;
+            payment_outcome(node, &id, wait).await
+        }
+        Command::Payments => to_json(&node.list_payments()?),
+        Command::Payment(id) => to_json(&node.payment(&id)?),
+        Command::WalletAddress => Ok(json!({ "address": node.wallet_address()?.to_string() })),
+        Command::WalletBalance => to_json(&node.wallet_balance()),
+        Command::WalletSend {
+            address,
+            amount,
+            fee_rate,
+        } => {
+            let txid = node.wallet_send(&address, amount, fee_rate).await?;
             Ok(json!({ "txid": txid.to_string() }))
         }
-        Endpoint::Events => Err(Failure::new(
-            StatusCode::INTERNAL_SERVER_ERROR,
-            "the event stream is not a JSON endpoint",
-        )),
     }
 }
 
