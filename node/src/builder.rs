@@ -35,6 +35,7 @@ use crate::chain::{ChainClient, ChainSync};
 use crate::config::{ChainSource, InboundChannelPolicy, NodeConfig, RpcCredentials};
 use crate::devnet::{Devnet, DevnetConfig, RpcAuth, RpcServer, RpcServerConfig};
 use crate::error::NodeError;
+use crate::ldk::keys::NodeKeys;
 use crate::ldk::logger::TracingLogger;
 use crate::ldk::peers::KnownPeers;
 use crate::ldk::slots::{
@@ -323,6 +324,16 @@ async fn start(builder: NodeBuilder) -> Result<Node, NodeError> {
     let mut monitors = read_channel_monitors(Arc::clone(&kv), Arc::clone(&keys), Arc::clone(&keys))
         .map_err(|e| NodeError::io("reading channel monitors", e))?;
 
+    let wallet = Arc::new(OnchainWallet::open(
+        &config.data_dir.join("wallet.sqlite"),
+        &seed,
+        network,
+        tip,
+        Arc::clone(&chain),
+    )?);
+    // Closing scripts pay the wallet directly.
+    let signer = Arc::new(NodeKeys::new(Arc::clone(&keys), Arc::clone(&wallet)));
+
     let user_config = crate::ldk::user_config();
     let (manager_best, channel_manager) = match read_kv(&kv, CHANNEL_MANAGER_PERSISTENCE_KEY)? {
         Some(bytes) => {
@@ -330,7 +341,7 @@ async fn start(builder: NodeBuilder) -> Result<Node, NodeError> {
             let args = ChannelManagerReadArgs::new(
                 Arc::clone(&keys),
                 Arc::clone(&keys),
-                Arc::clone(&keys),
+                Arc::clone(&signer),
                 Arc::clone(&chain),
                 Arc::clone(&chain_monitor),
                 Arc::clone(&chain),
@@ -359,7 +370,7 @@ async fn start(builder: NodeBuilder) -> Result<Node, NodeError> {
                 Arc::clone(&logger),
                 Arc::clone(&keys),
                 Arc::clone(&keys),
-                Arc::clone(&keys),
+                Arc::clone(&signer),
                 user_config,
                 params,
                 started.as_secs() as u32,
@@ -368,13 +379,6 @@ async fn start(builder: NodeBuilder) -> Result<Node, NodeError> {
         }
     };
 
-    let wallet = Arc::new(OnchainWallet::open(
-        &config.data_dir.join("wallet.sqlite"),
-        &seed,
-        network,
-        tip,
-        Arc::clone(&chain),
-    )?);
     let no_filter: Option<Arc<dyn Filter + Send + Sync>> = None;
     let sweeper: Arc<Sweeper> = match read_kv(&kv, OUTPUT_SWEEPER_PERSISTENCE_KEY)? {
         Some(bytes) => {

@@ -8,6 +8,7 @@ use bitcoin::hex::DisplayHex;
 use bitcoin::Amount;
 use lightning::events::{Event, PaymentPurpose, ReplayEvent};
 use lightning::ln::types::ChannelId;
+use lightning::sign::SpendableOutputDescriptor;
 
 use crate::ldk::slots::{InterceptDecision, InterceptedHtlc};
 use crate::model::{NodeEvent, PaymentDirection, PaymentKind, PaymentStatus};
@@ -198,6 +199,20 @@ impl NodeInner {
                 channel_id,
                 counterparty_node_id,
             } => {
+                // Outputs paying the wallet's own scripts (closing and destination scripts, see
+                // `ldk::keys`) are the wallet's already: nothing to sweep.
+                let outputs: Vec<_> = outputs
+                    .into_iter()
+                    .filter(|o| match o {
+                        SpendableOutputDescriptor::StaticOutput { output, .. } => {
+                            !self.wallet.owns_script(&output.script_pubkey)
+                        }
+                        _ => true,
+                    })
+                    .collect();
+                if outputs.is_empty() {
+                    return Ok(());
+                }
                 if self
                     .sweeper
                     .track_spendable_outputs(outputs, channel_id, counterparty_node_id, false, None)

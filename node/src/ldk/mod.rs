@@ -1,6 +1,7 @@
 //! The LDK side of the node: concrete types, logger bridge, peer connections, extension slots
 //! and the channel configuration every channel starts from.
 
+pub mod keys;
 pub mod logger;
 pub mod peers;
 pub mod slots;

@@ -18,6 +18,7 @@ use lightning_net_tokio::SocketDescriptor;
 use lightning_persister::fs_store::v1::FilesystemStore;
 
 use crate::chain::ChainClient;
+use crate::ldk::keys::NodeKeys;
 use crate::ldk::logger::TracingLogger;
 use crate::ldk::slots::CustomMessageSlot;
 use crate::wallet::OnchainWallet;
@@ -51,13 +52,13 @@ pub type ChainMonitor = chainmonitor::ChainMonitor<
     KvStore,
     Arc<KeysManager>,
 >;
-/// The channel manager.
+/// The channel manager (channel keys from `KeysManager`, closing scripts from the wallet).
 pub type ChannelManager = lightning::ln::channelmanager::ChannelManager<
     Arc<ChainMonitor>,
     Arc<ChainClient>,
     Arc<KeysManager>,
     Arc<KeysManager>,
-    Arc<KeysManager>,
+    Arc<NodeKeys>,
     Arc<ChainClient>,
     Arc<Router>,
     Arc<MessageRouter>,

@@ -195,6 +195,11 @@ impl OnchainWallet {
         Ok(address)
     }
 
+    /// Whether `script` is one of the wallet's (revealed or within the lookahead).
+    pub fn owns_script(&self, script: &bitcoin::Script) -> bool {
+        self.lock().wallet.is_mine(script.to_owned())
+    }
+
     /// Current balances.
     pub fn balance(&self) -> WalletBalance {
         let b = self.lock().wallet.balance();
