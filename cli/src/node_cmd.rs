@@ -71,6 +71,10 @@ pub struct RunArgs {
     /// (which hides forwarding timing): lower payment latency for a node that mostly receives.
     #[arg(long)]
     immediate_htlc_processing: bool,
+    /// Confirmed wallet coins kept back per anchor channel to fee-bump a force close; opening a
+    /// channel that would leave less is refused (0: no check) [default: 25000].
+    #[arg(long, value_name = "SAT")]
+    anchor_reserve_sat: Option<u64>,
 }
 
 /// The config file: the same settings as the flags, all optional.
@@ -90,6 +94,7 @@ pub struct ConfigFile {
     inbound_channels: Option<String>,
     min_inbound_channel_sat: Option<u64>,
     immediate_htlc_processing: Option<bool>,
+    anchor_reserve_sat: Option<u64>,
 }
 
 impl ConfigFile {
@@ -261,6 +266,9 @@ pub fn settings(
     )?;
     node.immediate_htlc_processing =
         args.immediate_htlc_processing || file.immediate_htlc_processing.unwrap_or(false);
+    if let Some(sat) = args.anchor_reserve_sat.or(file.anchor_reserve_sat) {
+        node.anchor_reserve_sat = sat;
+    }
     Ok(Settings { node })
 }
 
@@ -374,7 +382,7 @@ alias = "file"
     fn inbound_policy_and_htlc_processing() {
         let id = "02eec7245d6b7d2ccb30380bfbe2a3648cd7a942653f5aa340edcea1f283686619";
         let (_dir, path) = write_config(&format!(
-            "devnet = true\ninbound_channels = \"{id}, {id}\"\nimmediate_htlc_processing = true\n"
+            "devnet = true\ninbound_channels = \"{id}, {id}\"\nimmediate_htlc_processing = true\nanchor_reserve_sat = 0\n"
         ));
         let args = RunArgs {
             config: Some(path.clone()),
@@ -387,6 +395,7 @@ alias = "file"
             InboundChannelPolicy::AcceptFrom(vec![key, key])
         );
         assert!(s.node.immediate_htlc_processing);
+        assert_eq!(s.node.anchor_reserve_sat, 0);
 
         let args = RunArgs {
             config: Some(path.clone()),

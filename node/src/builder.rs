@@ -35,6 +35,8 @@ use crate::chain::{ChainClient, ChainSync};
 use crate::config::{ChainSource, InboundChannelPolicy, NodeConfig, RpcCredentials};
 use crate::devnet::{Devnet, DevnetConfig, RpcAuth, RpcServer, RpcServerConfig};
 use crate::error::NodeError;
+use lightning::util::wallet_utils::WalletSync;
+
 use crate::ldk::keys::NodeKeys;
 use crate::ldk::logger::TracingLogger;
 use crate::ldk::peers::KnownPeers;
@@ -42,8 +44,8 @@ use crate::ldk::slots::{
     CustomMessageSlot, HtlcInterceptor, NoInterception, NoPeerMessages, PeerMessageHandler,
 };
 use crate::ldk::types::{
-    ChainMonitor, ChannelManager, GossipSync, MessageRouter, NetworkGraph, OnionMessenger,
-    PeerManager, Router, Scorer, Sweeper,
+    BumpHandler, ChainMonitor, ChannelManager, GossipSync, MessageRouter, NetworkGraph,
+    OnionMessenger, PeerManager, Router, Scorer, Sweeper,
 };
 use crate::node::{Node, NodeInner};
 use crate::payments::PaymentStore;
@@ -156,6 +158,12 @@ impl NodeBuilder {
     /// How often to refresh fees, rebroadcast, reconnect peers and re-announce the node.
     pub fn maintenance_interval(mut self, every: Duration) -> Self {
         self.config.maintenance_interval = every;
+        self
+    }
+
+    /// Confirmed coins kept back per anchor channel (see [`NodeConfig::anchor_reserve_sat`]).
+    pub fn anchor_reserve_sat(mut self, sat: u64) -> Self {
+        self.config.anchor_reserve_sat = sat;
         self
     }
 
@@ -553,6 +561,14 @@ async fn start(builder: NodeBuilder) -> Result<Node, NodeError> {
     let known_peers = KnownPeers::load(Arc::clone(&kv));
     let (events, _) = broadcast::channel(1024);
 
+    // Anchor channels: fee bumps paid from confirmed wallet coins.
+    let bump = Arc::new(BumpHandler::new(
+        Arc::clone(&chain),
+        Arc::new(WalletSync::new(Arc::clone(&wallet), Arc::clone(&logger))),
+        Arc::clone(&signer),
+        Arc::clone(&logger),
+    ));
+
     let inner = Arc::new(NodeInner {
         config,
         keys,
@@ -566,6 +582,7 @@ async fn start(builder: NodeBuilder) -> Result<Node, NodeError> {
         graph,
         scorer,
         sweeper,
+        bump,
         kv,
         logger,
         custom,

@@ -108,9 +108,16 @@ pub struct NodeConfig {
     /// of forwards from observers). Off by default; a merchant or wallet that mostly receives,
     /// or a test network, can turn it on for ~10× lower payment latency.
     pub immediate_htlc_processing: bool,
+    /// Confirmed wallet coins kept back per anchor channel, to fee-bump its commitment if it is
+    /// force-closed: opening a channel is refused when the wallet would keep less than this times
+    /// the number of anchor channels (the new one included). 0 turns the check off.
+    pub anchor_reserve_sat: u64,
 }
 
 impl NodeConfig {
+    /// Default [`NodeConfig::anchor_reserve_sat`]: enough for a commitment CPFP at a high fee rate.
+    pub const DEFAULT_ANCHOR_RESERVE_SAT: u64 = 25_000;
+
     /// Defaults for a node keeping its state in `data_dir`: regtest, alias `lnedge`, no
     /// listener, no API, an embedded devnet.
     pub fn new(data_dir: impl Into<PathBuf>) -> Self {
@@ -125,6 +132,7 @@ impl NodeConfig {
             chain_poll_interval: Duration::from_millis(500),
             maintenance_interval: Duration::from_secs(30),
             immediate_htlc_processing: false,
+            anchor_reserve_sat: Self::DEFAULT_ANCHOR_RESERVE_SAT,
         }
     }
 }

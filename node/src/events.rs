@@ -315,8 +315,8 @@ impl NodeInner {
                 tracing::info!(channel = %channel_id, "funding discarded");
             }
             Event::BumpTransaction(event) => {
-                // Only anchor channels ask for bumps; the node opens and accepts none.
-                tracing::warn!("unexpected bump request: {event:?}");
+                // Anchor channels: CPFP the commitment, or add our inputs to HTLC transactions.
+                self.bump.handle_event(&event);
             }
             other => {
                 tracing::debug!("unhandled LDK event: {other:?}");

@@ -70,6 +70,10 @@ pub struct ChannelInfo {
     pub public: bool,
     /// We opened it.
     pub outbound: bool,
+    /// An anchor channel (`option_anchors_zero_fee_htlc_tx`): a force close is fee-bumped from
+    /// the wallet.
+    #[serde(default)]
+    pub anchors: bool,
 }
 
 /// Direction of a payment.

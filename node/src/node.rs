@@ -27,8 +27,8 @@ use crate::error::NodeError;
 use crate::ldk::peers::KnownPeers;
 use crate::ldk::slots::{CustomMessageSlot, HtlcInterceptor, RawPeerMessage};
 use crate::ldk::types::{
-    ChainMonitor, ChannelManager, GossipSync, KvStore, Logger, NetworkGraph, OnionMessenger,
-    PeerManager, Scorer, Sweeper,
+    BumpHandler, ChainMonitor, ChannelManager, GossipSync, KvStore, Logger, NetworkGraph,
+    OnionMessenger, PeerManager, Scorer, Sweeper,
 };
 use crate::model::{
     ChannelInfo, InvoiceInfo, NodeEvent, NodeInfo, OfferInfo, PaymentDirection, PaymentInfo,
@@ -51,6 +51,7 @@ pub(crate) struct NodeInner {
     pub(crate) graph: Arc<NetworkGraph>,
     pub(crate) scorer: Arc<RwLock<Scorer>>,
     pub(crate) sweeper: Arc<Sweeper>,
+    pub(crate) bump: Arc<BumpHandler>,
     pub(crate) kv: KvStore,
     pub(crate) logger: Logger,
     pub(crate) custom: Arc<CustomMessageSlot>,
@@ -119,6 +120,10 @@ fn channel_info(c: &ChannelDetails) -> ChannelInfo {
         usable: c.is_usable,
         public: c.is_announced,
         outbound: c.is_outbound,
+        anchors: c
+            .channel_type
+            .as_ref()
+            .is_some_and(|t| t.supports_anchors_zero_fee_htlc_tx()),
     }
 }
 
@@ -288,6 +293,7 @@ impl Node {
                 "peer {node_id} is not connected; connect first"
             )));
         }
+        self.check_anchor_reserve(amount_sat)?;
         let mut config = crate::ldk::user_config();
         config.channel_handshake_config.announce_for_forwarding = public;
         let user_channel_id = u128::from_be_bytes(
@@ -308,6 +314,37 @@ impl Node {
             )
             .map_err(|e| NodeError::ldk("open channel", e))?;
         Ok(id.to_string())
+    }
+
+    /// Refuses a new (anchor) channel of `amount_sat` that would leave the wallet less than the
+    /// anchor reserve for every anchor channel, the new one included.
+    fn check_anchor_reserve(&self, amount_sat: u64) -> Result<(), NodeError> {
+        let per_channel = self.inner.config.anchor_reserve_sat;
+        if per_channel == 0 {
+            return Ok(());
+        }
+        let anchor_channels = self
+            .inner
+            .channel_manager
+            .list_channels()
+            .iter()
+            .filter(|c| {
+                c.channel_type
+                    .as_ref()
+                    .is_some_and(|t| t.supports_anchors_zero_fee_htlc_tx())
+            })
+            .count() as u64;
+        let reserve = per_channel.saturating_mul(anchor_channels + 1);
+        let confirmed = self.inner.wallet.balance().confirmed_sat;
+        let left = confirmed.saturating_sub(amount_sat);
+        if left < reserve {
+            return Err(NodeError::invalid(format!(
+                "the wallet would keep {left} sat of confirmed coins, below the anchor reserve of \
+                 {reserve} sat ({per_channel} sat per anchor channel, to fee-bump a force close); \
+                 open a smaller channel or fund the wallet"
+            )));
+        }
+        Ok(())
     }
 
     fn find_channel(&self, channel_id: &ChannelId) -> Result<ChannelDetails, NodeError> {

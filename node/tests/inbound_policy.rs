@@ -1,5 +1,6 @@
-//! Inbound channel requests follow the node's `InboundChannelPolicy` (LDK 0.3 asks about every
-//! inbound channel): a refusing node's peer sees its open attempt closed.
+//! Channel policies on live nodes. Inbound channel requests follow the node's
+//! `InboundChannelPolicy` (LDK 0.3 asks about every inbound channel): a refusing node's peer sees
+//! its open attempt closed. Outbound opens keep the anchor reserve in the wallet.
 
 mod harness;
 
@@ -61,6 +62,48 @@ async fn a_refusing_node_turns_channels_down_and_an_accepting_one_takes_them() {
     assert_eq!(c.list_channels().len(), 1);
 
     for n in [a, b, c] {
+        n.stop().await;
+    }
+    chain.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn opening_a_channel_keeps_the_anchor_reserve() {
+    init_logs();
+    let chain = TestChain::start().await;
+    let (da, db) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    // One regtest coinbase (50 BTC); keep all of it but 50 000 sat for one anchor channel.
+    let coinbase = 5_000_000_000;
+    let a = chain
+        .builder(da.path(), "alice")
+        .anchor_reserve_sat(coinbase - 50_000)
+        .build()
+        .await
+        .unwrap();
+    let b = chain.node(db.path(), "bob").await;
+    chain.fund(&a.wallet_address().unwrap(), 1);
+    a.sync_chain().await;
+    assert_eq!(a.wallet_balance().confirmed_sat, coinbase);
+    connect(&a, &b).await;
+
+    let refused = a.open_channel(b.node_id(), 100_000, 0, false).unwrap_err();
+    assert!(
+        refused.to_string().contains("below the anchor reserve"),
+        "{refused}"
+    );
+    assert!(a.list_channels().is_empty());
+
+    // 40 000 sat leaves the reserve of one anchor channel; a second one would need twice that.
+    open_channel(&chain, &a, &b, 40_000, false).await;
+    let channels = a.list_channels();
+    assert!(channels.len() == 1 && channels[0].anchors, "{channels:?}");
+    let refused = a.open_channel(b.node_id(), 20_000, 0, false).unwrap_err();
+    assert!(
+        refused.to_string().contains("below the anchor reserve"),
+        "{refused}"
+    );
+
+    for n in [a, b] {
         n.stop().await;
     }
     chain.shutdown().await;

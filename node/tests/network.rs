@@ -165,6 +165,7 @@ async fn three_nodes_route_pay_close_and_restart() {
         .into_iter()
         .find(|ch| ch.counterparty == c.node_id().to_string())
         .unwrap();
+    assert!(bc.anchors, "channels are anchor channels: {bc:?}");
     b.close_channel(&parse_channel_id(&bc.channel_id).unwrap(), true)
         .unwrap();
     wait_for("commitment in mempool", LONG, || async {

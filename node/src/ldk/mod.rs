@@ -27,18 +27,16 @@ pub fn unswept_outputs(sweeper: &types::Sweeper) -> usize {
 
 /// The configuration new channels start from.
 ///
-/// - anchors off: anchor channels need the wallet to bump commitment and HTLC transactions
-///   (`Event::BumpTransaction`), which this node does not do yet; without anchors the
-///   commitment carries its own fee and a force close confirms on its own;
+/// - anchor channels (LDK's default): a force close's commitment and HTLC transactions are
+///   fee-bumped from confirmed wallet coins when they are broadcast (`Event::BumpTransaction`,
+///   [`types::BumpHandler`]), so the wallet must keep some confirmed coins while anchor channels
+///   are open;
 /// - unannounced by default (`open_channel` announces on request);
 /// - HTLCs to SCIDs the node does not know are intercepted and handed to the
 ///   [`HtlcInterceptor`](slots::HtlcInterceptor) (RFQ's SCID aliases);
 /// - forwards to private channels allowed (an edge node serves private peers).
 pub fn user_config() -> UserConfig {
     let mut config = UserConfig::default();
-    config
-        .channel_handshake_config
-        .negotiate_anchors_zero_fee_htlc_tx = false;
     config.channel_handshake_config.announce_for_forwarding = false;
     config
         .channel_handshake_limits

@@ -4,6 +4,7 @@ use std::sync::{Arc, RwLock};
 
 use lightning::chain::chainmonitor;
 use lightning::chain::Filter;
+use lightning::events::bump_transaction::sync::BumpTransactionEventHandlerSync;
 use lightning::ln::peer_handler::IgnoringMessageHandler;
 use lightning::onion_message::messenger::{
     DefaultMessageRouter, OnionMessenger as LdkOnionMessenger,
@@ -14,6 +15,7 @@ use lightning::routing::scoring::{ProbabilisticScorer, ProbabilisticScoringFeePa
 use lightning::routing::utxo::UtxoLookup;
 use lightning::sign::{InMemorySigner, KeysManager};
 use lightning::util::sweep::OutputSweeperSync;
+use lightning::util::wallet_utils::WalletSync;
 use lightning_net_tokio::SocketDescriptor;
 use lightning_persister::fs_store::v1::FilesystemStore;
 
@@ -98,4 +100,11 @@ pub type Sweeper = OutputSweeperSync<
     KvStore,
     Logger,
     Arc<KeysManager>,
+>;
+/// Fee bumping for anchor channels: LDK's handler with the wallet as its coin source.
+pub type BumpHandler = BumpTransactionEventHandlerSync<
+    Arc<ChainClient>,
+    Arc<WalletSync<Arc<OnchainWallet>, Logger>>,
+    Arc<NodeKeys>,
+    Logger,
 >;

@@ -4,6 +4,7 @@
 //! It funds channel opens (`FundingGenerationReady`), is the output sweeper's change
 //! destination, and serves the API's address, balance and send.
 
+mod bump;
 mod persister;
 
 pub use persister::{SqliteWalletPersister, WalletStoreError};
