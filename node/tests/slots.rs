@@ -8,12 +8,8 @@ mod harness;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use bitcoin::hashes::{sha256, Hash};
-use bitcoin::secp256k1::{PublicKey, Secp256k1, SecretKey};
+use bitcoin::secp256k1::PublicKey;
 use harness::*;
-use lightning_invoice::{
-    Currency, InvoiceBuilder, PaymentHash, PaymentSecret, RouteHint, RouteHintHop, RoutingFees,
-};
 use lnedge_node::model::PaymentStatus;
 use lnedge_node::{
     HtlcInterceptor, InterceptDecision, InterceptedHtlc, NodeError, PeerMessageHandler,
@@ -134,39 +130,6 @@ impl HtlcInterceptor for RecordingInterceptor {
         self.seen.lock().unwrap().push(htlc.clone());
         InterceptDecision::Fail
     }
-}
-
-/// An invoice from a node that does not exist, reachable (says its route hint) from `via` over
-/// the SCID `scid` that `via` does not know.
-fn invoice_over_unknown_scid(via: PublicKey, scid: u64, amount_msat: u64) -> String {
-    let secp = Secp256k1::new();
-    let key = SecretKey::from_slice(&[0x42; 32]).unwrap();
-    let hint = RouteHint(vec![RouteHintHop {
-        src_node_id: via,
-        short_channel_id: scid,
-        fees: RoutingFees {
-            base_msat: 0,
-            proportional_millionths: 0,
-        },
-        cltv_expiry_delta: 144,
-        htlc_minimum_msat: None,
-        htlc_maximum_msat: None,
-    }]);
-    InvoiceBuilder::new(Currency::Regtest)
-        .description("unknown scid".into())
-        .payment_hash(PaymentHash(sha256::Hash::hash(b"preimage").to_byte_array()))
-        .payment_secret(PaymentSecret([7; 32]))
-        .duration_since_epoch(
-            std::time::SystemTime::now()
-                .duration_since(std::time::UNIX_EPOCH)
-                .unwrap(),
-        )
-        .min_final_cltv_expiry_delta(144)
-        .amount_milli_satoshis(amount_msat)
-        .private_route(hint)
-        .build_signed(|hash| secp.sign_ecdsa_recoverable(hash, &key))
-        .unwrap()
-        .to_string()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
