@@ -120,11 +120,15 @@ fn channel_info(c: &ChannelDetails) -> ChannelInfo {
         usable: c.is_usable,
         public: c.is_announced,
         outbound: c.is_outbound,
-        anchors: c
-            .channel_type
-            .as_ref()
-            .is_some_and(|t| t.supports_anchors_zero_fee_htlc_tx()),
+        anchors: is_anchor_channel(c),
     }
+}
+
+/// Whether the channel is an anchor channel (`option_anchors_zero_fee_htlc_tx`).
+fn is_anchor_channel(c: &ChannelDetails) -> bool {
+    c.channel_type
+        .as_ref()
+        .is_some_and(|t| t.supports_anchors_zero_fee_htlc_tx())
 }
 
 /// Formats a short channel id as `BLOCKxTXxOUTPUT`.
@@ -328,11 +332,7 @@ impl Node {
             .channel_manager
             .list_channels()
             .iter()
-            .filter(|c| {
-                c.channel_type
-                    .as_ref()
-                    .is_some_and(|t| t.supports_anchors_zero_fee_htlc_tx())
-            })
+            .filter(|c| is_anchor_channel(c))
             .count() as u64;
         let reserve = per_channel.saturating_mul(anchor_channels + 1);
         let confirmed = self.inner.wallet.balance().confirmed_sat;
