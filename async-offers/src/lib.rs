@@ -17,7 +17,6 @@ pub mod mailbox;
 pub mod rate_limit;
 pub mod registry;
 pub mod server;
-mod sqlite_writer;
 pub mod store;
 
 pub use client::{AsyncReceiver, ClientError};

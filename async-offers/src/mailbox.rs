@@ -11,18 +11,23 @@
 //! Messages whose next hop is a short channel id (interception for unknown SCIDs, LDK 0.3) are
 //! not held: they have no peer to wait for ([`HoldOutcome::NotAPeer`]).
 
-use crate::sqlite_writer::{self, WriteFailure, Writer};
 use lightning::bitcoin::secp256k1::PublicKey;
 use lightning::blinded_path::message::NextMessageHop;
 use lightning::events::Event;
 use lightning::ln::msgs::OnionMessage;
 use lightning::onion_message::messenger::{AOnionMessenger, SendError};
 use lightning::util::ser::{LengthReadable, Writeable};
-use rusqlite::{params, Connection};
+use lnedge_storage::sqlite::{Connections, SqliteStoreError};
+use lnedge_storage::StorageError;
+use rusqlite::params;
 use std::path::Path;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
-const SCHEMA_VERSION: i64 = 1;
+/// The most writes one group commit takes.
+const MAX_BATCH: usize = 1024;
+
+/// The name of the writer thread.
+const WRITER_THREAD: &str = "async-offers-mailbox-writer";
 
 const SCHEMA_V1: &str = "
 CREATE TABLE ao_mailbox (
@@ -32,6 +37,10 @@ CREATE TABLE ao_mailbox (
 );
 CREATE INDEX ao_mailbox_peer ON ao_mailbox (peer, seq);
 ";
+
+/// `MIGRATIONS[i]` takes the schema from version `i` to `i + 1` (`PRAGMA user_version`); this
+/// build writes version 1.
+const MIGRATIONS: [&str; 1] = [SCHEMA_V1];
 
 /// The `OnionMessenger` call the mailbox makes.
 ///
@@ -122,22 +131,33 @@ pub enum MailboxError {
     Closed,
 }
 
-fn sql(e: rusqlite::Error) -> MailboxError {
-    MailboxError::Backend(Arc::new(e))
+impl StorageError for MailboxError {
+    fn schema_too_new(found: i64, _supported: i64) -> Self {
+        MailboxError::SchemaTooNew(found)
+    }
 }
 
-fn write_failure(e: WriteFailure<MailboxError>) -> MailboxError {
-    match e {
-        WriteFailure::Job(e) => e,
-        WriteFailure::Sql(e) => MailboxError::Backend(e),
-        WriteFailure::Closed => MailboxError::Closed,
+impl SqliteStoreError for MailboxError {
+    fn sqlite(e: Arc<rusqlite::Error>) -> Self {
+        MailboxError::Backend(e)
     }
+
+    fn closed() -> Self {
+        MailboxError::Closed
+    }
+
+    fn writer_thread(e: std::io::Error) -> Self {
+        MailboxError::Thread(Arc::new(e))
+    }
+}
+
+fn sql(e: rusqlite::Error) -> MailboxError {
+    MailboxError::from_sqlite(e)
 }
 
 /// Onion messages held for offline peers, in an SQLite file (WAL, `synchronous=FULL`).
 pub struct Mailbox {
-    writer: Writer,
-    reader: Option<Arc<Mutex<Connection>>>,
+    db: Connections<MailboxError>,
     limits: MailboxLimits,
 }
 
@@ -153,56 +173,23 @@ impl Mailbox {
     /// Opens (creating if needed) the mailbox file at `path`. Use a file of its own, not the
     /// invoice store's.
     pub fn open(path: impl AsRef<Path>, limits: MailboxLimits) -> Result<Self, MailboxError> {
-        let path = path.as_ref();
-        let mut writer = sqlite_writer::open_connection(path, false).map_err(sql)?;
-        migrate(&mut writer)?;
-        let reader = sqlite_writer::open_connection(path, true).map_err(sql)?;
-        Self::start(writer, Some(reader), limits)
+        let db = Connections::open(path.as_ref(), &MIGRATIONS, WRITER_THREAD, MAX_BATCH)?;
+        Ok(Self::start(db, limits))
     }
 
     /// A non-durable mailbox in memory (tests).
     pub fn open_in_memory(limits: MailboxLimits) -> Result<Self, MailboxError> {
-        let mut conn = Connection::open_in_memory().map_err(sql)?;
-        migrate(&mut conn)?;
-        Self::start(conn, None, limits)
+        let db = Connections::open_in_memory(&MIGRATIONS, WRITER_THREAD, MAX_BATCH)?;
+        Ok(Self::start(db, limits))
     }
 
-    fn start(
-        writer: Connection,
-        reader: Option<Connection>,
-        limits: MailboxLimits,
-    ) -> Result<Self, MailboxError> {
-        let writer = Writer::start(writer, "async-offers-mailbox-writer")
-            .map_err(|e| MailboxError::Thread(Arc::new(e)))?;
-        Ok(Mailbox {
-            writer,
-            reader: reader.map(|c| Arc::new(Mutex::new(c))),
+    fn start(db: Connections<MailboxError>, limits: MailboxLimits) -> Self {
+        Mailbox {
+            db,
             limits: MailboxLimits {
                 per_peer: limits.per_peer.max(1),
                 total: limits.total.max(1),
             },
-        })
-    }
-
-    async fn write<T, F>(&self, work: F) -> Result<T, MailboxError>
-    where
-        T: Send + 'static,
-        F: FnOnce(&Connection) -> Result<T, MailboxError> + Send + 'static,
-    {
-        self.writer.write(work).await.map_err(write_failure)
-    }
-
-    async fn read<T, F>(&self, work: F) -> Result<T, MailboxError>
-    where
-        T: Send + 'static,
-        F: FnOnce(&Connection) -> Result<T, MailboxError> + Send + 'static,
-    {
-        match &self.reader {
-            None => self.write(work).await,
-            Some(reader) => {
-                let conn = reader.lock().unwrap_or_else(|p| p.into_inner());
-                work(&conn)
-            }
         }
     }
 
@@ -218,33 +205,34 @@ impl Mailbox {
         };
         let bytes = message.encode();
         let limits = self.limits;
-        self.write(move |conn| {
-            conn.prepare_cached("INSERT INTO ao_mailbox (peer, message) VALUES (?1, ?2)")
-                .and_then(|mut st| st.execute(params![peer, bytes]))
-                .map_err(sql)?;
-            let mut dropped = conn
-                .prepare_cached(
-                    "DELETE FROM ao_mailbox WHERE peer = ?1 AND seq NOT IN \
+        self.db
+            .write(move |conn| {
+                conn.prepare_cached("INSERT INTO ao_mailbox (peer, message) VALUES (?1, ?2)")
+                    .and_then(|mut st| st.execute(params![peer, bytes]))
+                    .map_err(sql)?;
+                let mut dropped = conn
+                    .prepare_cached(
+                        "DELETE FROM ao_mailbox WHERE peer = ?1 AND seq NOT IN \
                      (SELECT seq FROM ao_mailbox WHERE peer = ?1 ORDER BY seq DESC LIMIT ?2)",
-                )
-                .and_then(|mut st| st.execute(params![peer, limits.per_peer]))
-                .map_err(sql)? as u64;
-            let total: i64 = conn
-                .query_row("SELECT COUNT(*) FROM ao_mailbox", [], |r| r.get(0))
-                .map_err(sql)?;
-            let excess = total - i64::from(limits.total);
-            if excess > 0 {
-                dropped += conn
-                    .execute(
-                        "DELETE FROM ao_mailbox WHERE seq IN \
-                         (SELECT seq FROM ao_mailbox ORDER BY seq LIMIT ?1)",
-                        [excess],
                     )
+                    .and_then(|mut st| st.execute(params![peer, limits.per_peer]))
                     .map_err(sql)? as u64;
-            }
-            Ok(HoldOutcome::Held { dropped })
-        })
-        .await
+                let total: i64 = conn
+                    .query_row("SELECT COUNT(*) FROM ao_mailbox", [], |r| r.get(0))
+                    .map_err(sql)?;
+                let excess = total - i64::from(limits.total);
+                if excess > 0 {
+                    dropped += conn
+                        .execute(
+                            "DELETE FROM ao_mailbox WHERE seq IN \
+                         (SELECT seq FROM ao_mailbox ORDER BY seq LIMIT ?1)",
+                            [excess],
+                        )
+                        .map_err(sql)? as u64;
+                }
+                Ok(HoldOutcome::Held { dropped })
+            })
+            .await
     }
 
     /// Forwards every message held for `peer`, oldest first, deleting each one the messenger
@@ -257,24 +245,25 @@ impl Mailbox {
         let key = peer.serialize().to_vec();
         let held = {
             let key = key.clone();
-            self.read(move |conn| {
-                let mut st = conn
-                    .prepare_cached(
-                        "SELECT seq, message FROM ao_mailbox WHERE peer = ?1 ORDER BY seq",
-                    )
-                    .map_err(sql)?;
-                let rows = st
-                    .query_map([&key], |r| {
-                        Ok((r.get::<_, i64>(0)?, r.get::<_, Vec<u8>>(1)?))
-                    })
-                    .map_err(sql)?;
-                let mut out = Vec::new();
-                for row in rows {
-                    out.push(row.map_err(sql)?);
-                }
-                Ok(out)
-            })
-            .await?
+            self.db
+                .read(move |conn| {
+                    let mut st = conn
+                        .prepare_cached(
+                            "SELECT seq, message FROM ao_mailbox WHERE peer = ?1 ORDER BY seq",
+                        )
+                        .map_err(sql)?;
+                    let rows = st
+                        .query_map([&key], |r| {
+                            Ok((r.get::<_, i64>(0)?, r.get::<_, Vec<u8>>(1)?))
+                        })
+                        .map_err(sql)?;
+                    let mut out = Vec::new();
+                    for row in rows {
+                        out.push(row.map_err(sql)?);
+                    }
+                    Ok(out)
+                })
+                .await?
         };
         let total = held.len() as u64;
         let mut sent = Vec::new();
@@ -296,16 +285,17 @@ impl Mailbox {
         }
         let forwarded = sent.len() as u64;
         if !sent.is_empty() {
-            self.write(move |conn| {
-                let mut st = conn
-                    .prepare_cached("DELETE FROM ao_mailbox WHERE seq = ?1")
-                    .map_err(sql)?;
-                for seq in sent {
-                    st.execute([seq]).map_err(sql)?;
-                }
-                Ok(())
-            })
-            .await?;
+            self.db
+                .write(move |conn| {
+                    let mut st = conn
+                        .prepare_cached("DELETE FROM ao_mailbox WHERE seq = ?1")
+                        .map_err(sql)?;
+                    for seq in sent {
+                        st.execute([seq]).map_err(sql)?;
+                    }
+                    Ok(())
+                })
+                .await?;
         }
         if let Some(seq) = corrupt {
             return Err(MailboxError::Corrupt { seq });
@@ -340,28 +330,30 @@ impl Mailbox {
     /// Messages held for `peer`.
     pub async fn held_for(&self, peer: &PublicKey) -> Result<u64, MailboxError> {
         let key = peer.serialize().to_vec();
-        self.read(move |conn| {
-            conn.query_row(
-                "SELECT COUNT(*) FROM ao_mailbox WHERE peer = ?1",
-                [key],
-                |r| r.get::<_, i64>(0),
-            )
-            .map(|n| n as u64)
-            .map_err(sql)
-        })
-        .await
+        self.db
+            .read(move |conn| {
+                conn.query_row(
+                    "SELECT COUNT(*) FROM ao_mailbox WHERE peer = ?1",
+                    [key],
+                    |r| r.get::<_, i64>(0),
+                )
+                .map(|n| n as u64)
+                .map_err(sql)
+            })
+            .await
     }
 
     /// Messages held in all.
     pub async fn total(&self) -> Result<u64, MailboxError> {
-        self.read(|conn| {
-            conn.query_row("SELECT COUNT(*) FROM ao_mailbox", [], |r| {
-                r.get::<_, i64>(0)
+        self.db
+            .read(|conn| {
+                conn.query_row("SELECT COUNT(*) FROM ao_mailbox", [], |r| {
+                    r.get::<_, i64>(0)
+                })
+                .map(|n| n as u64)
+                .map_err(sql)
             })
-            .map(|n| n as u64)
-            .map_err(sql)
-        })
-        .await
+            .await
     }
 }
 
@@ -372,11 +364,4 @@ pub enum MailboxEvent {
     Held(HoldOutcome),
     /// A peer connected.
     Delivered(Delivery),
-}
-
-fn migrate(conn: &mut Connection) -> Result<(), MailboxError> {
-    sqlite_writer::migrate(conn, SCHEMA_VERSION, SCHEMA_V1).map_err(|e| match e {
-        Ok(e) => sql(e),
-        Err(found) => MailboxError::SchemaTooNew(found),
-    })
 }

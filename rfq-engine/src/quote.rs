@@ -2,8 +2,8 @@
 //! backend and by the order manager that enforces quotes on HTLCs (spec §10).
 //!
 //! A quote is stored once it has been accepted — by us (we answered a peer's request) or by a
-//! peer (it answered ours) — and before anyone acts on it (persist-then-accept, DESIGN.md
-//! decision 4). The request and the accept are kept whole, as their wire bytes, so that nothing
+//! peer (it answered ours) — and before anyone acts on it (persist-then-accept, docs/design.md
+//! §4). The request and the accept are kept whole, as their wire bytes, so that nothing
 //! the peer sent is lost; the fields next to them are the ones the order manager needs on every
 //! HTLC, already normalised.
 //!

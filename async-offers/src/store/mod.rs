@@ -245,17 +245,8 @@ pub enum StoreError {
     Closed,
 }
 
-impl StoreError {
-    pub(crate) fn backend(
-        backend: &'static str,
-        source: impl StdError + Send + Sync + 'static,
-    ) -> Self {
-        StoreError::Backend {
-            backend,
-            source: Arc::new(source),
-        }
-    }
-}
+// How the SQLite and PostgreSQL machinery of lnedge-storage reports into this type.
+lnedge_storage::impl_store_error!(StoreError: sqlite, postgres);
 
 /// Durable storage of static invoices and of the recipient registry.
 ///
@@ -336,12 +327,7 @@ pub trait StaticInvoiceStore: Send + Sync {
     fn invoice_count(&self) -> BoxFuture<'_, Result<u64, StoreError>>;
 }
 
-/// Unix seconds by the system clock (0 before 1970).
-pub fn unix_now() -> u64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs())
-}
+pub use lnedge_storage::clock::unix_now;
 
 pub(crate) fn check_recipient_id(id: &[u8]) -> Result<(), StoreError> {
     if id.is_empty() || id.len() > MAX_RECIPIENT_ID_LEN {
@@ -352,13 +338,7 @@ pub(crate) fn check_recipient_id(id: &[u8]) -> Result<(), StoreError> {
 
 /// Rows hold `u64` times in signed 64-bit columns by bit-cast (exact for every value); the
 /// one comparison in SQL (pruning) is only ever made with realistic times (< 2^63).
-pub(crate) fn to_i64(v: u64) -> i64 {
-    v as i64
-}
-
-pub(crate) fn from_i64(v: i64) -> u64 {
-    v as u64
-}
+pub(crate) use lnedge_storage::column::{from_i64, to_i64};
 
 /// The raw column values of one invoice row.
 pub(crate) struct InvoiceRow {

@@ -4,11 +4,11 @@ use super::{
     check_recipient_id, to_i64, BoxFuture, InvoiceRow, Persisted, Recipient, RecipientRow,
     StaticInvoiceStore, StoreError, StoreLimits, StoredInvoice, StoredInvoiceBytes,
 };
-use std::sync::atomic::{AtomicUsize, Ordering};
-use tokio::sync::{Mutex, MutexGuard};
-use tokio_postgres::{Client, Config, NoTls, Row, Statement, Transaction};
-
-const BACKEND: &str = "postgres";
+use lnedge_storage::postgres::{
+    PgSchema, PgStoreError, Pool, PoolOptions, PooledConnection, Prepare, DEFAULT_POOL_SIZE,
+};
+use tokio::sync::MappedMutexGuard;
+use tokio_postgres::{Client, Row, Statement, Transaction};
 
 /// The schema version this build writes.
 const SCHEMA_VERSION: i64 = 1;
@@ -36,6 +36,14 @@ CREATE TABLE IF NOT EXISTS ao_invoices (
 CREATE INDEX IF NOT EXISTS ao_invoices_expires_at ON ao_invoices (expires_at);
 ";
 
+/// The tables, created on connect; the version is recorded in `ao_store_meta`.
+const SCHEMA: PgSchema<'static> = PgSchema {
+    lock_key: SCHEMA_LOCK,
+    meta_table: "ao_store_meta",
+    version: SCHEMA_VERSION,
+    sql: SCHEMA_V1,
+};
+
 const INVOICE_COLUMNS: &str = "recipient_id, slot, invoice, request_path, created_at, expires_at";
 const RECIPIENT_COLUMNS: &str = "id, label, slot_quota, revoked, registered_at";
 
@@ -55,7 +63,7 @@ pub struct PostgresOptions {
 impl Default for PostgresOptions {
     fn default() -> Self {
         PostgresOptions {
-            pool_size: 4,
+            pool_size: DEFAULT_POOL_SIZE,
             schema: None,
             limits: StoreLimits::default(),
         }
@@ -84,28 +92,22 @@ impl Default for PostgresOptions {
 /// A fixed pool of [`PostgresOptions::pool_size`] connections, each behind an async mutex; a
 /// connection the server closed is replaced on its next use.
 pub struct PostgresStaticInvoiceStore {
-    config: Config,
-    schema: Option<String>,
+    pool: Pool<Statements>,
     limits: StoreLimits,
-    slots: Vec<Mutex<Option<Conn>>>,
-    next: AtomicUsize,
 }
 
 impl std::fmt::Debug for PostgresStaticInvoiceStore {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("PostgresStaticInvoiceStore")
-            .field("schema", &self.schema)
-            .field("pool_size", &self.slots.len())
+            .field("schema", &self.pool.schema())
+            .field("pool_size", &self.pool.size())
             .field("limits", &self.limits)
             .finish_non_exhaustive()
     }
 }
 
-/// One connection with its prepared statements.
-struct Conn {
-    client: Client,
-    st: Statements,
-}
+/// One pooled connection with its prepared statements.
+type Conn = PooledConnection<Statements>;
 
 /// The statements of the hot paths, prepared once per connection.
 struct Statements {
@@ -117,7 +119,7 @@ struct Statements {
     upsert_invoice: Statement,
 }
 
-impl Statements {
+impl Prepare for Statements {
     async fn prepare(client: &Client) -> Result<Self, tokio_postgres::Error> {
         Ok(Statements {
             get_invoice: client
@@ -156,16 +158,7 @@ impl Statements {
 }
 
 fn pg(e: tokio_postgres::Error) -> StoreError {
-    StoreError::backend(BACKEND, e)
-}
-
-fn valid_schema_name(name: &str) -> bool {
-    let mut chars = name.chars();
-    name.len() <= 63
-        && chars
-            .next()
-            .is_some_and(|c| c.is_ascii_lowercase() || c == '_')
-        && chars.all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
+    StoreError::postgres(e)
 }
 
 fn invoice_row(r: &Row) -> Result<InvoiceRow, StoreError> {
@@ -193,10 +186,10 @@ fn recipient_row(r: &Row) -> Result<Recipient, StoreError> {
 /// Runs `body` in a transaction on `client`, committing on `Ok` and rolling back on `Err`.
 async fn in_transaction<T>(
     client: &mut Client,
-    st: Option<&Statements>,
+    st: &Statements,
     body: impl for<'c> FnOnce(
         &'c Transaction<'c>,
-        Option<&'c Statements>,
+        &'c Statements,
     ) -> BoxFuture<'c, Result<T, StoreError>>,
 ) -> Result<T, StoreError> {
     let tx = client.transaction().await.map_err(pg)?;
@@ -218,31 +211,14 @@ impl PostgresStaticInvoiceStore {
     /// Connects to `url` (`postgres://user@host:port/db` or key=value form) with `options`,
     /// creating the tables (and the schema) if needed.
     pub async fn connect(url: &str, options: PostgresOptions) -> Result<Self, StoreError> {
-        if options.pool_size == 0 {
-            return Err(StoreError::InvalidConfig {
-                reason: "pool_size must be at least 1",
-            });
-        }
-        if let Some(schema) = &options.schema {
-            if !valid_schema_name(schema) {
-                return Err(StoreError::InvalidConfig {
-                    reason: "schema must be lower-case ASCII letters, digits and '_'",
-                });
-            }
-        }
-        let config: Config = url.parse().map_err(pg)?;
-        let store = PostgresStaticInvoiceStore {
-            config,
-            schema: options.schema,
+        let pool_options = PoolOptions::new(options.pool_size, options.schema);
+        let pool = Pool::connect(url, pool_options, &SCHEMA)
+            .await
+            .map_err(StoreError::from_pg)?;
+        Ok(PostgresStaticInvoiceStore {
+            pool,
             limits: options.limits,
-            slots: (0..options.pool_size).map(|_| Mutex::new(None)).collect(),
-            next: AtomicUsize::new(0),
-        };
-        let mut client = store.open_client().await?;
-        store.ensure_schema(&mut client).await?;
-        let st = Statements::prepare(&client).await.map_err(pg)?;
-        *store.slots[0].lock().await = Some(Conn { client, st });
-        Ok(store)
+        })
     }
 
     /// The limits this store enforces.
@@ -250,93 +226,9 @@ impl PostgresStaticInvoiceStore {
         self.limits
     }
 
-    async fn open_client(&self) -> Result<Client, StoreError> {
-        let (client, connection) = self.config.connect(NoTls).await.map_err(pg)?;
-        tokio::spawn(async move {
-            // Ends when the client is dropped or the server goes away; the slot then reconnects.
-            let _ = connection.await;
-        });
-        let mut setup = String::from("SET synchronous_commit TO on;");
-        if let Some(schema) = &self.schema {
-            // Validated in `connect`: a plain identifier.
-            setup.push_str(&format!("SET search_path TO {schema};"));
-        }
-        client.batch_execute(&setup).await.map_err(pg)?;
-        Ok(client)
-    }
-
-    async fn ensure_schema(&self, client: &mut Client) -> Result<(), StoreError> {
-        let schema = self.schema.clone();
-        in_transaction(client, None, move |tx, _| {
-            Box::pin(async move {
-                tx.execute("SELECT pg_advisory_xact_lock($1)", &[&SCHEMA_LOCK])
-                    .await
-                    .map_err(pg)?;
-                if let Some(schema) = &schema {
-                    tx.batch_execute(&format!("CREATE SCHEMA IF NOT EXISTS {schema}"))
-                        .await
-                        .map_err(pg)?;
-                }
-                tx.batch_execute(
-                    "CREATE TABLE IF NOT EXISTS ao_store_meta (
-                        name TEXT NOT NULL PRIMARY KEY,
-                        value BIGINT NOT NULL
-                    )",
-                )
-                .await
-                .map_err(pg)?;
-                let found: Option<i64> = tx
-                    .query_opt(
-                        "SELECT value FROM ao_store_meta WHERE name = 'schema_version'",
-                        &[],
-                    )
-                    .await
-                    .map_err(pg)?
-                    .map(|r| r.try_get(0))
-                    .transpose()
-                    .map_err(pg)?;
-                if let Some(found) = found.filter(|v| *v > SCHEMA_VERSION) {
-                    return Err(StoreError::SchemaTooNew {
-                        found,
-                        supported: SCHEMA_VERSION,
-                    });
-                }
-                tx.batch_execute(SCHEMA_V1).await.map_err(pg)?;
-                tx.execute(
-                    "INSERT INTO ao_store_meta (name, value) VALUES ('schema_version', $1) \
-                     ON CONFLICT (name) DO NOTHING",
-                    &[&SCHEMA_VERSION],
-                )
-                .await
-                .map_err(pg)?;
-                Ok(())
-            })
-        })
-        .await
-    }
-
     /// A connection: a free one if any, else the next in turn; reconnects a closed one.
-    async fn conn(&self) -> Result<MutexGuard<'_, Option<Conn>>, StoreError> {
-        let mut guard = None;
-        for slot in &self.slots {
-            if let Ok(g) = slot.try_lock() {
-                guard = Some(g);
-                break;
-            }
-        }
-        let mut guard = match guard {
-            Some(g) => g,
-            None => {
-                let i = self.next.fetch_add(1, Ordering::Relaxed) % self.slots.len();
-                self.slots[i].lock().await
-            }
-        };
-        if guard.as_ref().is_none_or(|c| c.client.is_closed()) {
-            let client = self.open_client().await?;
-            let st = Statements::prepare(&client).await.map_err(pg)?;
-            *guard = Some(Conn { client, st });
-        }
-        Ok(guard)
+    async fn conn(&self) -> Result<MappedMutexGuard<'_, Conn>, StoreError> {
+        self.pool.get().await.map_err(StoreError::from_pg)
     }
 
     /// Runs `body` in a transaction on a pooled connection.
@@ -344,22 +236,21 @@ impl PostgresStaticInvoiceStore {
         &self,
         body: impl for<'c> FnOnce(
             &'c Transaction<'c>,
-            Option<&'c Statements>,
+            &'c Statements,
         ) -> BoxFuture<'c, Result<T, StoreError>>,
     ) -> Result<T, StoreError> {
         let mut guard = self.conn().await?;
-        let conn = guard.as_mut().ok_or(StoreError::Closed)?;
-        in_transaction(&mut conn.client, Some(&conn.st), body).await
+        let conn = &mut *guard;
+        in_transaction(&mut conn.client, &conn.statements, body).await
     }
 }
 
 /// Locks the recipient's row for the rest of the transaction; `None` if not registered.
 async fn lock_recipient(
     tx: &Transaction<'_>,
-    st: Option<&Statements>,
+    st: &Statements,
     id: &[u8],
 ) -> Result<Option<Recipient>, StoreError> {
-    let st = st.ok_or(StoreError::Closed)?;
     tx.query_opt(&st.lock_recipient, &[&id])
         .await
         .map_err(pg)?
@@ -436,9 +327,9 @@ impl StaticInvoiceStore for PostgresStaticInvoiceStore {
     ) -> BoxFuture<'a, Result<Option<Recipient>, StoreError>> {
         Box::pin(async move {
             let guard = self.conn().await?;
-            let conn = guard.as_ref().ok_or(StoreError::Closed)?;
+            let conn = &*guard;
             conn.client
-                .query_opt(&conn.st.get_recipient, &[&id])
+                .query_opt(&conn.statements.get_recipient, &[&id])
                 .await
                 .map_err(pg)?
                 .map(|r| recipient_row(&r))
@@ -449,7 +340,7 @@ impl StaticInvoiceStore for PostgresStaticInvoiceStore {
     fn list_recipients(&self) -> BoxFuture<'_, Result<Vec<Recipient>, StoreError>> {
         Box::pin(async move {
             let guard = self.conn().await?;
-            let client = &guard.as_ref().ok_or(StoreError::Closed)?.client;
+            let client = &guard.client;
             client
                 .query(
                     &format!("SELECT {RECIPIENT_COLUMNS} FROM ao_recipients ORDER BY id"),
@@ -513,7 +404,6 @@ impl StaticInvoiceStore for PostgresStaticInvoiceStore {
                 }
                 let quota = recipient.slot_quota.unwrap_or(default_quota);
                 let slot = i32::try_from(row.slot).unwrap_or(i32::MAX);
-                let st = st.ok_or(StoreError::Closed)?;
                 let existing = tx
                     .query_opt(&st.slot_exists, &[&row.recipient_id, &slot])
                     .await
@@ -559,10 +449,13 @@ impl StaticInvoiceStore for PostgresStaticInvoiceStore {
     ) -> BoxFuture<'a, Result<Option<StoredInvoiceBytes>, StoreError>> {
         Box::pin(async move {
             let guard = self.conn().await?;
-            let conn = guard.as_ref().ok_or(StoreError::Closed)?;
+            let conn = &*guard;
             let row = conn
                 .client
-                .query_opt(&conn.st.get_invoice, &[&recipient_id, &i32::from(slot)])
+                .query_opt(
+                    &conn.statements.get_invoice,
+                    &[&recipient_id, &i32::from(slot)],
+                )
                 .await
                 .map_err(pg)?;
             drop(guard);
@@ -576,7 +469,7 @@ impl StaticInvoiceStore for PostgresStaticInvoiceStore {
     ) -> BoxFuture<'a, Result<Vec<StoredInvoice>, StoreError>> {
         Box::pin(async move {
             let guard = self.conn().await?;
-            let client = &guard.as_ref().ok_or(StoreError::Closed)?.client;
+            let client = &guard.client;
             let rows = client
                 .query(
                     &format!(
@@ -598,7 +491,7 @@ impl StaticInvoiceStore for PostgresStaticInvoiceStore {
         let now = to_i64(now.min(i64::MAX as u64));
         Box::pin(async move {
             let guard = self.conn().await?;
-            let client = &guard.as_ref().ok_or(StoreError::Closed)?.client;
+            let client = &guard.client;
             client
                 .execute("DELETE FROM ao_invoices WHERE expires_at < $1", &[&now])
                 .await
@@ -609,7 +502,7 @@ impl StaticInvoiceStore for PostgresStaticInvoiceStore {
     fn invoice_count(&self) -> BoxFuture<'_, Result<u64, StoreError>> {
         Box::pin(async move {
             let guard = self.conn().await?;
-            let client = &guard.as_ref().ok_or(StoreError::Closed)?.client;
+            let client = &guard.client;
             let n: i64 = client
                 .query_one("SELECT COUNT(*) FROM ao_invoices", &[])
                 .await

@@ -4,15 +4,15 @@ use super::{
     check_recipient_id, to_i64, BoxFuture, InvoiceRow, Persisted, Recipient, RecipientRow,
     StaticInvoiceStore, StoreError, StoreLimits, StoredInvoice, StoredInvoiceBytes,
 };
-use crate::sqlite_writer::{self, WriteFailure, Writer};
+use lnedge_storage::sqlite::{Connections, SqliteStoreError};
 use rusqlite::{params, Connection, OptionalExtension};
 use std::path::Path;
-use std::sync::{Arc, Mutex};
 
-const BACKEND: &str = "sqlite";
+/// The most writes one group commit takes.
+const MAX_BATCH: usize = 1024;
 
-/// The schema version this build writes (`PRAGMA user_version`).
-const SCHEMA_VERSION: i64 = 1;
+/// The name of the writer thread.
+const WRITER_THREAD: &str = "async-offers-sqlite-writer";
 
 const SCHEMA_V1: &str = "
 CREATE TABLE ao_recipients (
@@ -33,6 +33,10 @@ CREATE TABLE ao_invoices (
 ) WITHOUT ROWID;
 CREATE INDEX ao_invoices_expires_at ON ao_invoices (expires_at);
 ";
+
+/// `MIGRATIONS[i]` takes the schema from version `i` to `i + 1` (`PRAGMA user_version`); this
+/// build writes version 1.
+const MIGRATIONS: [&str; 1] = [SCHEMA_V1];
 
 const INVOICE_COLUMNS: &str = "recipient_id, slot, invoice, request_path, created_at, expires_at";
 const RECIPIENT_COLUMNS: &str = "id, label, slot_quota, revoked, registered_at";
@@ -60,43 +64,21 @@ const RECIPIENT_COLUMNS: &str = "id, label, slot_quota, revoked, registered_at";
 /// Created on open, versioned with `PRAGMA user_version` (1); a newer file is refused with
 /// [`StoreError::SchemaTooNew`].
 pub struct SqliteStaticInvoiceStore {
-    writer: Writer,
-    reader: Option<Arc<Mutex<Connection>>>,
+    db: Connections<StoreError>,
     limits: StoreLimits,
 }
 
 impl std::fmt::Debug for SqliteStaticInvoiceStore {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("SqliteStaticInvoiceStore")
-            .field("in_memory", &self.reader.is_none())
+            .field("in_memory", &self.db.is_in_memory())
             .field("limits", &self.limits)
             .finish_non_exhaustive()
     }
 }
 
 fn sql(e: rusqlite::Error) -> StoreError {
-    StoreError::backend(BACKEND, e)
-}
-
-fn write_failure(e: WriteFailure<StoreError>) -> StoreError {
-    match e {
-        WriteFailure::Job(e) => e,
-        WriteFailure::Sql(source) => StoreError::Backend {
-            backend: BACKEND,
-            source,
-        },
-        WriteFailure::Closed => StoreError::Closed,
-    }
-}
-
-fn migrate(conn: &mut Connection) -> Result<(), StoreError> {
-    sqlite_writer::migrate(conn, SCHEMA_VERSION, SCHEMA_V1).map_err(|e| match e {
-        Ok(e) => sql(e),
-        Err(found) => StoreError::SchemaTooNew {
-            found,
-            supported: SCHEMA_VERSION,
-        },
-    })
+    StoreError::from_sqlite(e)
 }
 
 impl SqliteStaticInvoiceStore {
@@ -108,62 +90,19 @@ impl SqliteStaticInvoiceStore {
 
     /// Opens (creating if needed) the database at `path`, enforcing `limits`.
     pub fn open_with(path: impl AsRef<Path>, limits: StoreLimits) -> Result<Self, StoreError> {
-        let path = path.as_ref();
-        let mut writer = sqlite_writer::open_connection(path, false).map_err(sql)?;
-        migrate(&mut writer)?;
-        let reader = sqlite_writer::open_connection(path, true).map_err(sql)?;
-        Self::start(writer, Some(reader), limits)
+        let db = Connections::open(path.as_ref(), &MIGRATIONS, WRITER_THREAD, MAX_BATCH)?;
+        Ok(SqliteStaticInvoiceStore { db, limits })
     }
 
     /// A private, non-durable database in memory (tests and tools).
     pub fn open_in_memory(limits: StoreLimits) -> Result<Self, StoreError> {
-        let mut conn = Connection::open_in_memory().map_err(sql)?;
-        migrate(&mut conn)?;
-        Self::start(conn, None, limits)
-    }
-
-    fn start(
-        writer: Connection,
-        reader: Option<Connection>,
-        limits: StoreLimits,
-    ) -> Result<Self, StoreError> {
-        let writer = Writer::start(writer, "async-offers-sqlite-writer")
-            .map_err(|e| StoreError::backend(BACKEND, e))?;
-        Ok(SqliteStaticInvoiceStore {
-            writer,
-            reader: reader.map(|c| Arc::new(Mutex::new(c))),
-            limits,
-        })
+        let db = Connections::open_in_memory(&MIGRATIONS, WRITER_THREAD, MAX_BATCH)?;
+        Ok(SqliteStaticInvoiceStore { db, limits })
     }
 
     /// The limits this store enforces.
     pub fn limits(&self) -> StoreLimits {
         self.limits
-    }
-
-    fn write<T, F>(&self, work: F) -> BoxFuture<'_, Result<T, StoreError>>
-    where
-        T: Send + 'static,
-        F: FnOnce(&Connection) -> Result<T, StoreError> + Send + 'static,
-    {
-        Box::pin(async move { self.writer.write(work).await.map_err(write_failure) })
-    }
-
-    fn read<T, F>(&self, work: F) -> BoxFuture<'_, Result<T, StoreError>>
-    where
-        T: Send + 'static,
-        F: FnOnce(&Connection) -> Result<T, StoreError> + Send + 'static,
-    {
-        match &self.reader {
-            None => self.write(work),
-            Some(reader) => {
-                // A panic while the lock was held cannot leave a read-only connection broken.
-                let conn = reader.lock().unwrap_or_else(|poison| poison.into_inner());
-                let result = work(&conn);
-                drop(conn);
-                Box::pin(std::future::ready(result))
-            }
-        }
     }
 }
 
@@ -217,7 +156,7 @@ impl StaticInvoiceStore for SqliteStaticInvoiceStore {
             registered_at: now,
         };
         let limit = self.limits.max_recipients;
-        self.write(move |conn| {
+        Box::pin(self.db.write(move |conn| {
             if one_recipient(conn, &recipient.id)?.is_some() {
                 return Err(StoreError::AlreadyRegistered);
             }
@@ -240,7 +179,7 @@ impl StaticInvoiceStore for SqliteStaticInvoiceStore {
             })
             .map_err(sql)?;
             Ok(recipient)
-        })
+        }))
     }
 
     fn recipient<'a>(
@@ -248,11 +187,11 @@ impl StaticInvoiceStore for SqliteStaticInvoiceStore {
         id: &'a [u8],
     ) -> BoxFuture<'a, Result<Option<Recipient>, StoreError>> {
         let id = id.to_vec();
-        self.read(move |conn| one_recipient(conn, &id))
+        Box::pin(self.db.read(move |conn| one_recipient(conn, &id)))
     }
 
     fn list_recipients(&self) -> BoxFuture<'_, Result<Vec<Recipient>, StoreError>> {
-        self.read(|conn| {
+        Box::pin(self.db.read(|conn| {
             let mut st = conn
                 .prepare_cached(&format!(
                     "SELECT {RECIPIENT_COLUMNS} FROM ao_recipients ORDER BY id"
@@ -264,12 +203,12 @@ impl StaticInvoiceStore for SqliteStaticInvoiceStore {
                 out.push(row.map_err(sql)?.into_recipient()?);
             }
             Ok(out)
-        })
+        }))
     }
 
     fn revoke_recipient<'a>(&'a self, id: &'a [u8]) -> BoxFuture<'a, Result<u64, StoreError>> {
         let id = id.to_vec();
-        self.write(move |conn| {
+        Box::pin(self.db.write(move |conn| {
             let updated = conn
                 .execute("UPDATE ao_recipients SET revoked = 1 WHERE id = ?1", [&id])
                 .map_err(sql)?;
@@ -280,19 +219,19 @@ impl StaticInvoiceStore for SqliteStaticInvoiceStore {
                 .execute("DELETE FROM ao_invoices WHERE recipient_id = ?1", [&id])
                 .map_err(sql)?;
             Ok(deleted as u64)
-        })
+        }))
     }
 
     fn remove_recipient<'a>(&'a self, id: &'a [u8]) -> BoxFuture<'a, Result<bool, StoreError>> {
         let id = id.to_vec();
-        self.write(move |conn| {
+        Box::pin(self.db.write(move |conn| {
             conn.execute("DELETE FROM ao_invoices WHERE recipient_id = ?1", [&id])
                 .map_err(sql)?;
             let removed = conn
                 .execute("DELETE FROM ao_recipients WHERE id = ?1", [&id])
                 .map_err(sql)?;
             Ok(removed > 0)
-        })
+        }))
     }
 
     fn persist_invoice<'a>(
@@ -301,7 +240,7 @@ impl StaticInvoiceStore for SqliteStaticInvoiceStore {
     ) -> BoxFuture<'a, Result<Persisted, StoreError>> {
         let row = InvoiceRow::from_invoice(invoice);
         let default_quota = self.limits.default_slot_quota;
-        self.write(move |conn| {
+        Box::pin(self.db.write(move |conn| {
             let recipient =
                 one_recipient(conn, &row.recipient_id)?.ok_or(StoreError::UnknownRecipient)?;
             if recipient.revoked {
@@ -348,7 +287,7 @@ impl StaticInvoiceStore for SqliteStaticInvoiceStore {
             } else {
                 Persisted::Inserted
             })
-        })
+        }))
     }
 
     fn get_invoice_bytes<'a>(
@@ -357,7 +296,7 @@ impl StaticInvoiceStore for SqliteStaticInvoiceStore {
         slot: u16,
     ) -> BoxFuture<'a, Result<Option<StoredInvoiceBytes>, StoreError>> {
         let id = recipient_id.to_vec();
-        self.read(move |conn| {
+        Box::pin(self.db.read(move |conn| {
             conn.prepare_cached(&format!(
                 "SELECT {INVOICE_COLUMNS} FROM ao_invoices WHERE recipient_id = ?1 AND slot = ?2"
             ))
@@ -365,7 +304,7 @@ impl StaticInvoiceStore for SqliteStaticInvoiceStore {
             .map_err(sql)?
             .map(InvoiceRow::into_bytes)
             .transpose()
-        })
+        }))
     }
 
     fn list_invoices<'a>(
@@ -373,7 +312,7 @@ impl StaticInvoiceStore for SqliteStaticInvoiceStore {
         recipient_id: &'a [u8],
     ) -> BoxFuture<'a, Result<Vec<StoredInvoice>, StoreError>> {
         let id = recipient_id.to_vec();
-        self.read(move |conn| {
+        Box::pin(self.db.read(move |conn| {
             let mut st = conn
                 .prepare_cached(&format!(
                     "SELECT {INVOICE_COLUMNS} FROM ao_invoices WHERE recipient_id = ?1 \
@@ -386,25 +325,25 @@ impl StaticInvoiceStore for SqliteStaticInvoiceStore {
                 out.push(row.map_err(sql)?.into_invoice()?);
             }
             Ok(out)
-        })
+        }))
     }
 
     fn prune_expired(&self, now: u64) -> BoxFuture<'_, Result<u64, StoreError>> {
         let now = to_i64(now.min(i64::MAX as u64));
-        self.write(move |conn| {
+        Box::pin(self.db.write(move |conn| {
             let deleted = conn
                 .execute("DELETE FROM ao_invoices WHERE expires_at < ?1", [now])
                 .map_err(sql)?;
             Ok(deleted as u64)
-        })
+        }))
     }
 
     fn invoice_count(&self) -> BoxFuture<'_, Result<u64, StoreError>> {
-        self.read(|conn| {
+        Box::pin(self.db.read(|conn| {
             let n: i64 = conn
                 .query_row("SELECT COUNT(*) FROM ao_invoices", [], |r| r.get(0))
                 .map_err(sql)?;
             Ok(u64::try_from(n).unwrap_or(0))
-        })
+        }))
     }
 }

@@ -1,6 +1,6 @@
 //! Durable, shareable storage of accepted quotes and of the HTLCs in flight against them.
 //!
-//! [`QuoteStore`] is the one interface; two real backends implement it (DESIGN.md decision 4):
+//! [`QuoteStore`] is the one interface; two real backends implement it (docs/design.md §4):
 //!
 //! - [`SqliteQuoteStore`]: an embedded SQLite file (WAL, `synchronous=FULL`), the default for a
 //!   single node. Several stores may open the same file; writers exclude each other with
@@ -146,17 +146,8 @@ pub enum StoreError {
     Closed,
 }
 
-impl StoreError {
-    pub(crate) fn backend(
-        backend: &'static str,
-        source: impl StdError + Send + Sync + 'static,
-    ) -> Self {
-        StoreError::Backend {
-            backend,
-            source: Arc::new(source),
-        }
-    }
-}
+// How the SQLite and PostgreSQL machinery of lnedge-storage reports into this type.
+lnedge_storage::impl_store_error!(StoreError: sqlite, postgres);
 
 /// Durable storage of accepted quotes, the request ids peers have used, and the HTLCs in flight
 /// against each quote.
@@ -235,13 +226,6 @@ pub trait QuoteStore: Send + Sync {
 
     /// Every reservation, as (circuit, quote id, msat): what a restarted node reloads.
     fn list_in_flight(&self) -> BoxFuture<'_, Result<Vec<InFlightHtlc>, StoreError>>;
-}
-
-/// Unix seconds by the system clock (0 before 1970).
-pub(crate) fn unix_now() -> u64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs())
 }
 
 /// Adds up in-flight msat without overflow (a sum above `u64::MAX` saturates; it cannot arise

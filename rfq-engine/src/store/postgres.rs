@@ -2,17 +2,17 @@
 //! explains connections, sharing and durability).
 
 use super::row::{self, from_i64, to_i64, QuoteRow, SCHEMA_VERSION};
-use super::{
-    decide, sum_msat, unix_now, BoxFuture, InFlightHtlc, QuoteStore, Reservation, StoreError,
-};
+use super::{decide, sum_msat, BoxFuture, InFlightHtlc, QuoteStore, Reservation, StoreError};
 use crate::quote::{CircuitKey, StoredQuote};
+use lnedge_storage::clock::unix_now;
+use lnedge_storage::postgres::{
+    retry, PgSchema, PgStoreError, Pool, PoolOptions, PooledConnection, Prepare, Retry, RetryError,
+    DEFAULT_POOL_SIZE,
+};
 use rfq_wire::RfqId;
-use std::sync::atomic::{AtomicUsize, Ordering};
-use tokio::sync::{Mutex, MutexGuard};
+use tokio::sync::MappedMutexGuard;
 use tokio_postgres::error::SqlState;
-use tokio_postgres::{Client, Config, GenericClient, NoTls, Statement};
-
-const BACKEND: &str = "postgres";
+use tokio_postgres::{Client, GenericClient, Statement};
 
 /// The advisory lock taken while creating the schema ("lnedge" + 1).
 const SCHEMA_LOCK: i64 = 0x6c6e_6564_6765_0001;
@@ -54,6 +54,14 @@ CREATE TABLE IF NOT EXISTS rfq_seen_requests (
 CREATE INDEX IF NOT EXISTS rfq_seen_requests_noted_at ON rfq_seen_requests (noted_at);
 ";
 
+/// The tables, created on connect; the version is recorded in `rfq_store_meta`.
+const SCHEMA: PgSchema<'static> = PgSchema {
+    lock_key: SCHEMA_LOCK,
+    meta_table: "rfq_store_meta",
+    version: SCHEMA_VERSION,
+    sql: SCHEMA_V1,
+};
+
 const QUOTE_COLUMNS: &str = "id, scid, peer, kind, asset, rate_coefficient, rate_scale, expiry, \
                              max_amount, min_amount, request, accept, created_at";
 
@@ -71,7 +79,7 @@ pub struct PostgresOptions {
 impl Default for PostgresOptions {
     fn default() -> Self {
         PostgresOptions {
-            pool_size: 4,
+            pool_size: DEFAULT_POOL_SIZE,
             schema: None,
         }
     }
@@ -112,27 +120,22 @@ impl Default for PostgresOptions {
 /// lock (so workers starting together do not race), and versioned in `rfq_store_meta`. `u64`
 /// values are stored in `BIGINT` columns by bit-cast (see the [store module](crate::store)).
 pub struct PostgresQuoteStore {
-    config: Config,
-    schema: Option<String>,
-    slots: Vec<Mutex<Option<Conn>>>,
-    next: AtomicUsize,
+    pool: Pool<Statements>,
 }
 
 impl std::fmt::Debug for PostgresQuoteStore {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("PostgresQuoteStore")
-            .field("schema", &self.schema)
-            .field("pool_size", &self.slots.len())
+            .field("schema", &self.pool.schema())
+            .field("pool_size", &self.pool.size())
             .finish_non_exhaustive()
     }
 }
 
-/// One connection with its prepared statements.
-struct Conn {
-    client: Client,
-    st: Statements,
-}
+/// One pooled connection with its prepared statements.
+type Conn = PooledConnection<Statements>;
 
+/// The statements of every operation, prepared once per connection.
 struct Statements {
     insert_quote: Statement,
     quote_by_id: Statement,
@@ -148,7 +151,7 @@ struct Statements {
     all_in_flight: Statement,
 }
 
-impl Statements {
+impl Prepare for Statements {
     async fn prepare(client: &Client) -> Result<Self, tokio_postgres::Error> {
         Ok(Statements {
             insert_quote: client
@@ -207,23 +210,14 @@ impl Statements {
 }
 
 fn pg(e: tokio_postgres::Error) -> StoreError {
-    StoreError::backend(BACKEND, e)
+    StoreError::postgres(e)
 }
 
-/// Whether a failed transaction should simply be run again.
-fn retryable(e: &tokio_postgres::Error) -> bool {
-    let code = e.code();
-    code == Some(&SqlState::T_R_SERIALIZATION_FAILURE)
-        || code == Some(&SqlState::T_R_DEADLOCK_DETECTED)
-}
-
-fn valid_schema_name(name: &str) -> bool {
-    let mut chars = name.chars();
-    name.len() <= 63
-        && chars
-            .next()
-            .is_some_and(|c| c.is_ascii_lowercase() || c == '_')
-        && chars.all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
+fn retry_error(e: RetryError) -> StoreError {
+    match e {
+        RetryError::Exhausted { .. } => StoreError::Contended,
+        RetryError::Failed(e) => pg(e),
+    }
 }
 
 impl PostgresQuoteStore {
@@ -236,113 +230,16 @@ impl PostgresQuoteStore {
     /// Connects to `url` with `options`, creating the schema (and the PostgreSQL schema named
     /// in `options`) if needed. Opens one connection now, the others on first use.
     pub async fn connect_with(url: &str, options: PostgresOptions) -> Result<Self, StoreError> {
-        if options.pool_size == 0 {
-            return Err(StoreError::InvalidConfig {
-                reason: "pool_size must be at least 1",
-            });
-        }
-        if let Some(schema) = &options.schema {
-            if !valid_schema_name(schema) {
-                return Err(StoreError::InvalidConfig {
-                    reason: "schema must be lower-case ASCII letters, digits and '_'",
-                });
-            }
-        }
-        let config: Config = url.parse().map_err(pg)?;
-        let store = PostgresQuoteStore {
-            config,
-            schema: options.schema,
-            slots: (0..options.pool_size).map(|_| Mutex::new(None)).collect(),
-            next: AtomicUsize::new(0),
-        };
-        let client = store.open_client().await?;
-        store.ensure_schema(&client).await?;
-        let st = Statements::prepare(&client).await.map_err(pg)?;
-        *store.slots[0].lock().await = Some(Conn { client, st });
-        Ok(store)
-    }
-
-    /// A new session: connected, its connection driven by a spawned task, search path and
-    /// durability set.
-    async fn open_client(&self) -> Result<Client, StoreError> {
-        let (client, connection) = self.config.connect(NoTls).await.map_err(pg)?;
-        tokio::spawn(async move {
-            // Ends when the client is dropped or the server goes away; the client then reports
-            // itself closed and the slot reconnects on next use.
-            let _ = connection.await;
-        });
-        let mut setup = String::from("SET synchronous_commit TO on;");
-        if let Some(schema) = &self.schema {
-            // Validated in `connect_with`: a plain identifier.
-            setup.push_str(&format!("SET search_path TO {schema};"));
-        }
-        client.batch_execute(&setup).await.map_err(pg)?;
-        Ok(client)
-    }
-
-    async fn ensure_schema(&self, client: &Client) -> Result<(), StoreError> {
-        let mut sql = format!("BEGIN; SELECT pg_advisory_xact_lock({SCHEMA_LOCK});");
-        if let Some(schema) = &self.schema {
-            sql.push_str(&format!("CREATE SCHEMA IF NOT EXISTS {schema};"));
-        }
-        sql.push_str(
-            "CREATE TABLE IF NOT EXISTS rfq_store_meta (
-                name TEXT NOT NULL PRIMARY KEY,
-                value BIGINT NOT NULL
-            );",
-        );
-        client.batch_execute(&sql).await.map_err(pg)?;
-        let result = async {
-            let found: Option<i64> = client
-                .query_opt(
-                    "SELECT value FROM rfq_store_meta WHERE name = 'schema_version'",
-                    &[],
-                )
-                .await
-                .map_err(pg)?
-                .map(|r| r.try_get(0))
-                .transpose()
-                .map_err(pg)?;
-            if let Some(found) = found.filter(|v| *v > SCHEMA_VERSION) {
-                return Err(StoreError::SchemaTooNew {
-                    found,
-                    supported: SCHEMA_VERSION,
-                });
-            }
-            client.batch_execute(SCHEMA_V1).await.map_err(pg)?;
-            client
-                .execute(
-                    "INSERT INTO rfq_store_meta (name, value) VALUES ('schema_version', $1) \
-                     ON CONFLICT (name) DO NOTHING",
-                    &[&SCHEMA_VERSION],
-                )
-                .await
-                .map_err(pg)?;
-            Ok(())
-        }
-        .await;
-        let end = if result.is_ok() { "COMMIT" } else { "ROLLBACK" };
-        client.batch_execute(end).await.map_err(pg)?;
-        result
+        let options = PoolOptions::new(options.pool_size, options.schema);
+        let pool = Pool::connect(url, options, &SCHEMA)
+            .await
+            .map_err(StoreError::from_pg)?;
+        Ok(PostgresQuoteStore { pool })
     }
 
     /// Takes a connection: a free one if any, else waits for one; reconnects a closed one.
-    async fn conn(&self) -> Result<tokio::sync::MappedMutexGuard<'_, Conn>, StoreError> {
-        let n = self.slots.len();
-        let start = self.next.fetch_add(1, Ordering::Relaxed) % n;
-        let free = (0..n).find_map(|i| self.slots[(start + i) % n].try_lock().ok());
-        let mut guard = match free {
-            Some(guard) => guard,
-            None => self.slots[start].lock().await,
-        };
-        if guard.as_ref().is_none_or(|c| c.client.is_closed()) {
-            let client = self.open_client().await?;
-            let st = Statements::prepare(&client).await.map_err(pg)?;
-            *guard = Some(Conn { client, st });
-        }
-        Ok(MutexGuard::map(guard, |slot| {
-            slot.as_mut().expect("the slot was filled just above")
-        }))
+    async fn conn(&self) -> Result<MappedMutexGuard<'_, Conn>, StoreError> {
+        self.pool.get().await.map_err(StoreError::from_pg)
     }
 }
 
@@ -388,7 +285,7 @@ async fn try_reserve(
     msat: u64,
     max_msat: u64,
 ) -> Result<Option<Reservation>, tokio_postgres::Error> {
-    let st = &conn.st;
+    let st = &conn.statements;
     let tx = conn.client.transaction().await?;
     if tx.query_opt(&st.lock_quote, &[&quote_id]).await?.is_none() {
         tx.rollback().await?;
@@ -438,7 +335,7 @@ impl QuoteStore for PostgresQuoteStore {
             let result = conn
                 .client
                 .execute(
-                    &conn.st.insert_quote,
+                    &conn.statements.insert_quote,
                     &[
                         &row.id,
                         &row.scid,
@@ -477,7 +374,7 @@ impl QuoteStore for PostgresQuoteStore {
             let conn = self.conn().await?;
             let row = conn
                 .client
-                .query_opt(&conn.st.quote_by_id, &[&id.0.as_slice()])
+                .query_opt(&conn.statements.quote_by_id, &[&id.0.as_slice()])
                 .await
                 .map_err(pg)?;
             row.map(|r| quote_row(&r)?.into_quote()).transpose()
@@ -492,7 +389,7 @@ impl QuoteStore for PostgresQuoteStore {
             let conn = self.conn().await?;
             let row = conn
                 .client
-                .query_opt(&conn.st.quote_by_scid, &[&to_i64(scid)])
+                .query_opt(&conn.statements.quote_by_scid, &[&to_i64(scid)])
                 .await
                 .map_err(pg)?;
             row.map(|r| quote_row(&r)?.into_quote()).transpose()
@@ -504,7 +401,7 @@ impl QuoteStore for PostgresQuoteStore {
             let conn = self.conn().await?;
             let rows = conn
                 .client
-                .query(&conn.st.all_quotes, &[])
+                .query(&conn.statements.all_quotes, &[])
                 .await
                 .map_err(pg)?;
             drop(conn);
@@ -523,7 +420,7 @@ impl QuoteStore for PostgresQuoteStore {
             // Its in-flight rows go by ON DELETE CASCADE.
             let removed = conn
                 .client
-                .execute(&conn.st.delete_quote, &[&id.0.as_slice()])
+                .execute(&conn.statements.delete_quote, &[&id.0.as_slice()])
                 .await
                 .map_err(pg)?;
             Ok(removed > 0)
@@ -537,16 +434,11 @@ impl QuoteStore for PostgresQuoteStore {
                 row::u64_below("expiry", "$1", now)
             );
             let conn = self.conn().await?;
-            let mut attempt = 0;
-            let rows = loop {
-                attempt += 1;
-                match conn.client.query(&sql, &[&to_i64(now)]).await {
-                    Ok(rows) => break rows,
-                    Err(e) if retryable(&e) && attempt < MAX_ATTEMPTS => continue,
-                    Err(e) if retryable(&e) => return Err(StoreError::Contended),
-                    Err(e) => return Err(pg(e)),
-                }
-            };
+            let now = to_i64(now);
+            let params: [&(dyn tokio_postgres::types::ToSql + Sync); 1] = [&now];
+            let rows = retry(MAX_ATTEMPTS, || conn.client.query(&sql, &params))
+                .await
+                .map_err(retry_error)?;
             drop(conn);
             let mut ids = rows
                 .iter()
@@ -567,7 +459,7 @@ impl QuoteStore for PostgresQuoteStore {
             let added = conn
                 .client
                 .execute(
-                    &conn.st.note_request,
+                    &conn.statements.note_request,
                     &[&peer.as_slice(), &id.0.as_slice(), &to_i64(unix_now())],
                 )
                 .await
@@ -600,9 +492,8 @@ impl QuoteStore for PostgresQuoteStore {
         Box::pin(async move {
             let mut conn = self.conn().await?;
             let htlc_id = to_i64(circuit.htlc_id);
-            let mut attempt = 0;
+            let mut retry = Retry::new(MAX_ATTEMPTS);
             loop {
-                attempt += 1;
                 let result = try_reserve(
                     &mut conn,
                     quote_id.0.as_slice(),
@@ -614,11 +505,8 @@ impl QuoteStore for PostgresQuoteStore {
                 .await;
                 match result {
                     Ok(Some(reservation)) => return Ok(reservation),
-                    Ok(None) if attempt < MAX_ATTEMPTS => continue,
-                    Err(e) if retryable(&e) && attempt < MAX_ATTEMPTS => continue,
-                    Ok(None) => return Err(StoreError::Contended),
-                    Err(e) if retryable(&e) => return Err(StoreError::Contended),
-                    Err(e) => return Err(pg(e)),
+                    Ok(None) => retry.lost_race().map_err(retry_error)?,
+                    Err(e) => retry.failed(e).map_err(retry_error)?,
                 }
             }
         })
@@ -633,7 +521,7 @@ impl QuoteStore for PostgresQuoteStore {
             let row = conn
                 .client
                 .query_opt(
-                    &conn.st.release,
+                    &conn.statements.release,
                     &[&circuit.channel.as_slice(), &to_i64(circuit.htlc_id)],
                 )
                 .await
@@ -647,7 +535,7 @@ impl QuoteStore for PostgresQuoteStore {
     fn in_flight_total(&self, quote_id: RfqId) -> BoxFuture<'_, Result<u64, StoreError>> {
         Box::pin(async move {
             let conn = self.conn().await?;
-            let total = in_flight_msat(&conn.client, &conn.st, quote_id.0.as_slice())
+            let total = in_flight_msat(&conn.client, &conn.statements, quote_id.0.as_slice())
                 .await
                 .map_err(pg)?;
             Ok(u64::try_from(total).unwrap_or(u64::MAX))
@@ -659,7 +547,7 @@ impl QuoteStore for PostgresQuoteStore {
             let conn = self.conn().await?;
             let rows = conn
                 .client
-                .query(&conn.st.all_in_flight, &[])
+                .query(&conn.statements.all_in_flight, &[])
                 .await
                 .map_err(pg)?;
             drop(conn);

@@ -19,15 +19,8 @@ use rfq_wire::{AssetId, AssetSpecifier, FixedPoint, GroupKey, QuoteAccept, Quote
 /// The newest schema version this build writes and reads (both backends).
 pub(crate) const SCHEMA_VERSION: i64 = 1;
 
-/// u64 → i64 by bit-cast (exact, reversible with [`from_i64`]).
-pub(crate) fn to_i64(v: u64) -> i64 {
-    v as i64
-}
-
-/// i64 → u64 by bit-cast.
-pub(crate) fn from_i64(v: i64) -> u64 {
-    v as u64
-}
+/// u64 ↔ i64 by bit-cast (exact, reversible).
+pub(crate) use lnedge_storage::column::{from_i64, to_i64};
 
 /// A quote in column form.
 pub(crate) struct QuoteRow {

@@ -2,21 +2,20 @@
 //! commit and sharing a file).
 
 use super::row::{self, from_i64, to_i64, QuoteRow, SCHEMA_VERSION};
-use super::{
-    decide, sum_msat, unix_now, BoxFuture, InFlightHtlc, QuoteStore, Reservation, StoreError,
-};
+use super::{decide, sum_msat, BoxFuture, InFlightHtlc, QuoteStore, Reservation, StoreError};
 use crate::quote::{CircuitKey, StoredQuote};
+use lnedge_storage::clock::unix_now;
+use lnedge_storage::sqlite::{self as db, Connections, SqliteStoreError};
 use rfq_wire::RfqId;
-use rusqlite::{params, Connection, OpenFlags, OptionalExtension};
+use rusqlite::{params, Connection, OptionalExtension};
 use std::path::Path;
-use std::sync::{mpsc, Arc, Mutex};
 use std::time::Duration;
-use tokio::sync::oneshot;
 
 /// The most writes one group commit takes.
 const MAX_BATCH: usize = 512;
 
-const BACKEND: &str = "sqlite";
+/// The name of the writer thread.
+const WRITER_THREAD: &str = "lnedge-sqlite-writer";
 
 const SCHEMA_V1: &str = "
 CREATE TABLE rfq_quotes (
@@ -51,6 +50,10 @@ CREATE TABLE rfq_seen_requests (
 );
 CREATE INDEX rfq_seen_requests_noted_at ON rfq_seen_requests (noted_at);
 ";
+
+/// `MIGRATIONS[i]` takes the schema from version `i` to `i + 1` (`PRAGMA user_version`).
+const MIGRATIONS: [&str; 1] = [SCHEMA_V1];
+const _: () = assert!(MIGRATIONS.len() as i64 == SCHEMA_VERSION);
 
 const QUOTE_COLUMNS: &str = "id, scid, peer, kind, asset, rate_coefficient, rate_scale, expiry, \
                              max_amount, min_amount, request, accept, created_at";
@@ -91,214 +94,39 @@ const QUOTE_COLUMNS: &str = "id, scid, peer, kind, asset, rate_coefficient, rate
 /// Created on open and versioned with `PRAGMA user_version` (currently 1); a file written by a
 /// newer schema is refused with [`StoreError::SchemaTooNew`].
 pub struct SqliteQuoteStore {
-    writer: mpsc::Sender<Box<dyn Job>>,
-    reader: Option<Arc<Mutex<Connection>>>,
+    db: Connections<StoreError>,
 }
 
 impl std::fmt::Debug for SqliteQuoteStore {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("SqliteQuoteStore")
-            .field("in_memory", &self.reader.is_none())
+            .field("in_memory", &self.db.is_in_memory())
             .finish_non_exhaustive()
     }
 }
 
 impl SqliteQuoteStore {
     /// How long a write waits for another connection's write lock before failing.
-    pub const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
+    pub const BUSY_TIMEOUT: Duration = db::BUSY_TIMEOUT;
 
     /// Opens (creating if needed) the database file at `path`, switches it to WAL, and creates
     /// or checks the schema. Blocks for file I/O (and up to [`SqliteQuoteStore::BUSY_TIMEOUT`]
     /// if another connection holds the write lock); call it at startup or from a blocking task.
     pub fn open(path: impl AsRef<Path>) -> Result<Self, StoreError> {
-        let path = path.as_ref();
-        let mut writer = open_connection(path, false).map_err(sql)?;
-        migrate(&mut writer)?;
-        let reader = open_connection(path, true).map_err(sql)?;
-        Self::start(writer, Some(reader))
+        let db = Connections::open(path.as_ref(), &MIGRATIONS, WRITER_THREAD, MAX_BATCH)?;
+        Ok(SqliteQuoteStore { db })
     }
 
     /// A private, non-durable database in memory (for tests and tools). Each call makes a new,
     /// empty one.
     pub fn open_in_memory() -> Result<Self, StoreError> {
-        let mut conn = Connection::open_in_memory().map_err(sql)?;
-        conn.pragma_update(None, "foreign_keys", "ON")
-            .map_err(sql)?;
-        migrate(&mut conn)?;
-        Self::start(conn, None)
-    }
-
-    fn start(writer: Connection, reader: Option<Connection>) -> Result<Self, StoreError> {
-        let (tx, rx) = mpsc::channel();
-        std::thread::Builder::new()
-            .name("lnedge-sqlite-writer".into())
-            .spawn(move || run_writer(writer, rx))
-            .map_err(|e| StoreError::backend(BACKEND, e))?;
-        Ok(SqliteQuoteStore {
-            writer: tx,
-            reader: reader.map(|c| Arc::new(Mutex::new(c))),
-        })
-    }
-
-    /// Runs `work` in the writer's next group commit; resolves once that commit is durable.
-    fn write<T, F>(&self, work: F) -> BoxFuture<'_, Result<T, StoreError>>
-    where
-        T: Send + 'static,
-        F: FnOnce(&Connection) -> Result<T, StoreError> + Send + 'static,
-    {
-        Box::pin(async move {
-            let (reply, answer) = oneshot::channel();
-            let job = TypedJob {
-                work: Some(work),
-                result: None,
-                reply,
-            };
-            self.writer
-                .send(Box::new(job))
-                .map_err(|_| StoreError::Closed)?;
-            answer.await.map_err(|_| StoreError::Closed)?
-        })
-    }
-
-    /// Runs `work` on the reader connection (or, in memory, with the writes).
-    fn read<T, F>(&self, work: F) -> BoxFuture<'_, Result<T, StoreError>>
-    where
-        T: Send + 'static,
-        F: FnOnce(&Connection) -> Result<T, StoreError> + Send + 'static,
-    {
-        let Some(reader) = self.reader.clone() else {
-            return self.write(work);
-        };
-        Box::pin(async move {
-            tokio::task::spawn_blocking(move || {
-                // A panic while the lock was held cannot leave a read-only connection inconsistent.
-                let conn = reader.lock().unwrap_or_else(|poison| poison.into_inner());
-                work(&conn)
-            })
-            .await
-            .map_err(|_| StoreError::Closed)?
-        })
+        let db = Connections::open_in_memory(&MIGRATIONS, WRITER_THREAD, MAX_BATCH)?;
+        Ok(SqliteQuoteStore { db })
     }
 }
 
 fn sql(e: rusqlite::Error) -> StoreError {
-    StoreError::backend(BACKEND, e)
-}
-
-fn open_connection(path: &Path, reader: bool) -> rusqlite::Result<Connection> {
-    let flags = OpenFlags::SQLITE_OPEN_READ_WRITE
-        | OpenFlags::SQLITE_OPEN_CREATE
-        | OpenFlags::SQLITE_OPEN_NO_MUTEX;
-    let conn = Connection::open_with_flags(path, flags)?;
-    conn.busy_timeout(SqliteQuoteStore::BUSY_TIMEOUT)?;
-    // WAL is a property of the file: setting it again is a no-op.
-    let _mode: String = conn.query_row("PRAGMA journal_mode = WAL", [], |r| r.get(0))?;
-    conn.pragma_update(None, "synchronous", "FULL")?;
-    conn.pragma_update(None, "foreign_keys", "ON")?;
-    if reader {
-        conn.pragma_update(None, "query_only", "ON")?;
-    }
-    Ok(conn)
-}
-
-fn migrate(conn: &mut Connection) -> Result<(), StoreError> {
-    let tx = conn
-        .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
-        .map_err(sql)?;
-    let version: i64 = tx
-        .query_row("PRAGMA user_version", [], |r| r.get(0))
-        .map_err(sql)?;
-    if version > SCHEMA_VERSION {
-        return Err(StoreError::SchemaTooNew {
-            found: version,
-            supported: SCHEMA_VERSION,
-        });
-    }
-    if version < 1 {
-        tx.execute_batch(SCHEMA_V1).map_err(sql)?;
-        tx.pragma_update(None, "user_version", SCHEMA_VERSION)
-            .map_err(sql)?;
-    }
-    tx.commit().map_err(sql)
-}
-
-/// One write, run inside the writer's transaction and answered after the commit.
-trait Job: Send {
-    fn run(&mut self, conn: &Connection);
-    fn finish(self: Box<Self>, commit: Result<(), StoreError>);
-}
-
-struct TypedJob<T, F> {
-    work: Option<F>,
-    result: Option<Result<T, StoreError>>,
-    reply: oneshot::Sender<Result<T, StoreError>>,
-}
-
-impl<T, F> Job for TypedJob<T, F>
-where
-    T: Send,
-    F: FnOnce(&Connection) -> Result<T, StoreError> + Send,
-{
-    fn run(&mut self, conn: &Connection) {
-        if let Some(work) = self.work.take() {
-            self.result = Some(in_savepoint(conn, work));
-        }
-    }
-
-    fn finish(self: Box<Self>, commit: Result<(), StoreError>) {
-        let answer = match commit {
-            Ok(()) => self.result.unwrap_or(Err(StoreError::Closed)),
-            Err(e) => Err(e),
-        };
-        // The caller may have stopped waiting; the write is durable (or failed) all the same.
-        let _ = self.reply.send(answer);
-    }
-}
-
-/// Runs `work` inside a savepoint, rolled back if `work` fails.
-fn in_savepoint<T>(
-    conn: &Connection,
-    work: impl FnOnce(&Connection) -> Result<T, StoreError>,
-) -> Result<T, StoreError> {
-    conn.execute_batch("SAVEPOINT job").map_err(sql)?;
-    let result = work(conn);
-    let end = if result.is_ok() {
-        "RELEASE job"
-    } else {
-        "ROLLBACK TO job; RELEASE job"
-    };
-    conn.execute_batch(end).map_err(sql)?;
-    result
-}
-
-/// The writer thread: group commits until every sender is gone.
-fn run_writer(conn: Connection, jobs: mpsc::Receiver<Box<dyn Job>>) {
-    while let Ok(first) = jobs.recv() {
-        let mut batch = vec![first];
-        while batch.len() < MAX_BATCH {
-            match jobs.try_recv() {
-                Ok(job) => batch.push(job),
-                Err(_) => break,
-            }
-        }
-        let commit = match conn.execute_batch("BEGIN IMMEDIATE") {
-            Err(e) => Err(sql(e)),
-            Ok(()) => {
-                for job in &mut batch {
-                    job.run(&conn);
-                }
-                conn.execute_batch("COMMIT").map_err(|e| {
-                    // Leave no transaction open for the next batch; a failed COMMIT may have
-                    // ended it already, so an error here is expected and harmless.
-                    let _ = conn.execute_batch("ROLLBACK");
-                    sql(e)
-                })
-            }
-        };
-        for job in batch {
-            job.finish(commit.clone());
-        }
-    }
+    StoreError::from_sqlite(e)
 }
 
 fn quote_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<QuoteRow> {
@@ -351,7 +179,7 @@ impl QuoteStore for SqliteQuoteStore {
     fn insert_quote<'a>(&'a self, quote: &'a StoredQuote) -> BoxFuture<'a, Result<(), StoreError>> {
         let row = QuoteRow::from_quote(quote);
         let (id, scid) = (quote.id, quote.scid());
-        self.write(move |conn| {
+        Box::pin(self.db.write(move |conn| {
             let clash: Option<Vec<u8>> = conn
                 .prepare_cached("SELECT id FROM rfq_quotes WHERE id = ?1 OR scid = ?2 LIMIT 1")
                 .and_then(|mut s| {
@@ -387,22 +215,28 @@ impl QuoteStore for SqliteQuoteStore {
             })
             .map_err(sql)?;
             Ok(())
-        })
+        }))
     }
 
     fn get_quote(&self, id: RfqId) -> BoxFuture<'_, Result<Option<StoredQuote>, StoreError>> {
-        self.read(move |conn| one_quote(conn, "id", &id.0.as_slice()))
+        Box::pin(
+            self.db
+                .read_blocking(move |conn| one_quote(conn, "id", &id.0.as_slice())),
+        )
     }
 
     fn get_quote_by_scid(
         &self,
         scid: u64,
     ) -> BoxFuture<'_, Result<Option<StoredQuote>, StoreError>> {
-        self.read(move |conn| one_quote(conn, "scid", &to_i64(scid)))
+        Box::pin(
+            self.db
+                .read_blocking(move |conn| one_quote(conn, "scid", &to_i64(scid))),
+        )
     }
 
     fn list_quotes(&self) -> BoxFuture<'_, Result<Vec<StoredQuote>, StoreError>> {
-        self.read(|conn| {
+        Box::pin(self.db.read_blocking(|conn| {
             let mut stmt = conn
                 .prepare_cached(&format!("SELECT {QUOTE_COLUMNS} FROM rfq_quotes"))
                 .map_err(sql)?;
@@ -413,11 +247,11 @@ impl QuoteStore for SqliteQuoteStore {
             }
             quotes.sort_by_key(|q| (q.created_at, q.id));
             Ok(quotes)
-        })
+        }))
     }
 
     fn remove_quote(&self, id: RfqId) -> BoxFuture<'_, Result<bool, StoreError>> {
-        self.write(move |conn| {
+        Box::pin(self.db.write(move |conn| {
             conn.prepare_cached("DELETE FROM rfq_in_flight WHERE quote_id = ?1")
                 .and_then(|mut s| s.execute([id.0.as_slice()]))
                 .map_err(sql)?;
@@ -426,11 +260,11 @@ impl QuoteStore for SqliteQuoteStore {
                 .and_then(|mut s| s.execute([id.0.as_slice()]))
                 .map_err(sql)?;
             Ok(removed > 0)
-        })
+        }))
     }
 
     fn remove_expired(&self, now: u64) -> BoxFuture<'_, Result<Vec<RfqId>, StoreError>> {
-        self.write(move |conn| {
+        Box::pin(self.db.write(move |conn| {
             let expired = row::u64_below("expiry", "?1", now);
             conn.prepare_cached(&format!(
                 "DELETE FROM rfq_in_flight WHERE quote_id IN \
@@ -452,7 +286,7 @@ impl QuoteStore for SqliteQuoteStore {
             }
             ids.sort();
             Ok(ids)
-        })
+        }))
     }
 
     fn note_request_id(
@@ -461,7 +295,7 @@ impl QuoteStore for SqliteQuoteStore {
         id: RfqId,
     ) -> BoxFuture<'_, Result<bool, StoreError>> {
         let noted_at = to_i64(unix_now());
-        self.write(move |conn| {
+        Box::pin(self.db.write(move |conn| {
             let added = conn
                 .prepare_cached(
                     "INSERT OR IGNORE INTO rfq_seen_requests (peer, id, noted_at) \
@@ -470,18 +304,18 @@ impl QuoteStore for SqliteQuoteStore {
                 .and_then(|mut s| s.execute(params![peer.as_slice(), id.0.as_slice(), noted_at]))
                 .map_err(sql)?;
             Ok(added == 1)
-        })
+        }))
     }
 
     fn forget_request_ids(&self, noted_before: u64) -> BoxFuture<'_, Result<u64, StoreError>> {
-        self.write(move |conn| {
+        Box::pin(self.db.write(move |conn| {
             let below = row::u64_below("noted_at", "?1", noted_before);
             let n = conn
                 .prepare_cached(&format!("DELETE FROM rfq_seen_requests WHERE {below}"))
                 .and_then(|mut s| s.execute([to_i64(noted_before)]))
                 .map_err(sql)?;
             Ok(n as u64)
-        })
+        }))
     }
 
     fn reserve_in_flight(
@@ -493,7 +327,7 @@ impl QuoteStore for SqliteQuoteStore {
     ) -> BoxFuture<'_, Result<Reservation, StoreError>> {
         // Runs inside the writer's BEGIN IMMEDIATE transaction: no other connection can write
         // between the reads below and the insert.
-        self.write(move |conn| {
+        Box::pin(self.db.write(move |conn| {
             let known = conn
                 .prepare_cached("SELECT 1 FROM rfq_quotes WHERE id = ?1")
                 .and_then(|mut s| s.exists([quote_id.0.as_slice()]))
@@ -528,31 +362,31 @@ impl QuoteStore for SqliteQuoteStore {
             })
             .map_err(sql)?;
             Ok(Reservation::Reserved { total_in_flight })
-        })
+        }))
     }
 
     fn release_in_flight(
         &self,
         circuit: CircuitKey,
     ) -> BoxFuture<'_, Result<Option<u64>, StoreError>> {
-        self.write(move |conn| {
+        Box::pin(self.db.write(move |conn| {
             circuit_msat(
                 conn,
                 "DELETE FROM rfq_in_flight WHERE channel = ?1 AND htlc_id = ?2 RETURNING msat",
                 circuit,
             )
-        })
+        }))
     }
 
     fn in_flight_total(&self, quote_id: RfqId) -> BoxFuture<'_, Result<u64, StoreError>> {
-        self.read(move |conn| {
+        Box::pin(self.db.read_blocking(move |conn| {
             let total = in_flight_msat(conn, &quote_id.0)?;
             Ok(u64::try_from(total).unwrap_or(u64::MAX))
-        })
+        }))
     }
 
     fn list_in_flight(&self) -> BoxFuture<'_, Result<Vec<InFlightHtlc>, StoreError>> {
-        self.read(|conn| {
+        Box::pin(self.db.read_blocking(|conn| {
             let mut stmt = conn
                 .prepare_cached("SELECT channel, htlc_id, quote_id, msat FROM rfq_in_flight")
                 .map_err(sql)?;
@@ -577,7 +411,7 @@ impl QuoteStore for SqliteQuoteStore {
             }
             out.sort();
             Ok(out)
-        })
+        }))
     }
 }
 
