@@ -2,6 +2,8 @@
 
 use std::error::Error as StdError;
 
+use crate::types::UnknownValue;
+
 /// An error reported by an implementation of one of the boundary traits
 /// ([`ChannelOpener`](crate::ChannelOpener), [`ReceiverWallet`](crate::ReceiverWallet),
 /// [`ChainWatch`](crate::ChainWatch)). Its details are logged, never sent to the payer.
@@ -35,6 +37,13 @@ pub enum StoreError {
         /// What could not be decoded.
         what: &'static str,
     },
+    /// A stored schedule state or abandon reason is not one this version knows.
+    #[error("corrupt row in schedules: {0}")]
+    UnknownValue(#[from] UnknownValue),
+    /// The blocking task that ran the store call (off the async workers) did not finish: it
+    /// panicked, or the runtime is shutting down.
+    #[error("store task failed: {0}")]
+    Task(#[from] tokio::task::JoinError),
 }
 
 /// Errors when scheduling channels.

@@ -2,24 +2,25 @@
 //! terminating proxy or an onion service in front). POST an original to the endpoint's path, get
 //! a [`Reply`]; every reply carries `Access-Control-Allow-Origin: *` (BIP 78). The state machine
 //! lives in [`PayjoinReceiver`]; this module only moves bytes.
+//!
+//! The accept loop is `lnedge-http`'s: accept errors back off, request heads must arrive within
+//! 30 s (idle keep-alive connections too), at most [`MAX_CONNECTIONS`] connections are served at
+//! once (more wait in the listen backlog), TLS handshakes must finish within 10 s, `TCP_NODELAY`
+//! is set, and shutdown drains requests in flight for up to [`DRAIN_TIMEOUT`]. This module adds a
+//! body limit ([`MAX_BODY`]) and a body deadline ([`BODY_READ_TIMEOUT`]).
 
-use std::convert::Infallible;
 use std::net::SocketAddr;
 use std::sync::Arc;
+use std::time::Duration;
 
 use bytes::Bytes;
 use http_body_util::{BodyExt, Full, Limited};
 use hyper::body::Incoming;
 use hyper::header::{HeaderMap, HeaderValue};
-use hyper::server::conn::http1;
-use hyper::service::service_fn;
 use hyper::{Method, Request, Response};
-use hyper_util::rt::TokioIo;
+use lnedge_http::ServeConfig;
 use tokio::net::TcpListener;
-use tokio::sync::watch;
-use tokio::task::JoinHandle;
 use tokio_rustls::rustls::ServerConfig;
-use tokio_rustls::TlsAcceptor;
 
 use crate::chain::ChainWatch;
 use crate::opener::ChannelOpener;
@@ -30,6 +31,17 @@ use crate::wallet::ReceiverWallet;
 /// Largest original accepted (bytes of base64).
 pub const MAX_BODY: usize = 1 << 20;
 
+/// A request body (the original) not fully received this long after its head is refused, so a
+/// slow sender cannot hold a connection slot.
+pub const BODY_READ_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// Connections served at once; more wait in the listen backlog until one closes.
+pub const MAX_CONNECTIONS: usize = 512;
+
+/// How long [`ServerHandle::shutdown`] lets requests in flight finish before aborting them (an
+/// aborted proposal's channels are abandoned by [`PayjoinReceiver::recover`] at the next start).
+pub const DRAIN_TIMEOUT: Duration = Duration::from_secs(10);
+
 struct HeaderLookup<'a>(&'a HeaderMap);
 
 impl payjoin::receive::v1::Headers for HeaderLookup<'_> {
@@ -38,25 +50,25 @@ impl payjoin::receive::v1::Headers for HeaderLookup<'_> {
     }
 }
 
-/// A running server.
+/// A running server; dropping it stops it too.
 #[derive(Debug)]
 pub struct ServerHandle {
-    local_addr: SocketAddr,
-    shutdown: watch::Sender<bool>,
-    task: JoinHandle<()>,
+    inner: lnedge_http::ServerHandle,
 }
 
 impl ServerHandle {
     /// The address it listens on.
     pub fn local_addr(&self) -> SocketAddr {
-        self.local_addr
+        self.inner.local_addr()
     }
 
-    /// Stops accepting connections and waits for the accept loop to end (requests in flight
-    /// finish on their own tasks).
+    /// Stops accepting connections (new ones are refused), lets requests in flight finish for
+    /// up to [`DRAIN_TIMEOUT`], then closes what is left.
     pub async fn shutdown(self) {
-        let _ = self.shutdown.send(true);
-        let _ = self.task.await;
+        // lnedge-http logs what it had to abort.
+        if let Err(e) = self.inner.shutdown().await {
+            tracing::warn!(error = %e, "payjoin server did not stop cleanly");
+        }
     }
 }
 
@@ -71,7 +83,7 @@ where
     W: ReceiverWallet,
     C: ChainWatch,
 {
-    serve_with(listener, receiver, None)
+    serve_with(listener, receiver, config())
 }
 
 /// Serves `receiver` on `listener` over HTTPS (HTTP/1.1 in TLS) with `tls`
@@ -86,73 +98,31 @@ where
     W: ReceiverWallet,
     C: ChainWatch,
 {
-    serve_with(listener, receiver, Some(TlsAcceptor::from(tls)))
+    serve_with(listener, receiver, config().tls(tls))
+}
+
+fn config() -> ServeConfig {
+    ServeConfig::new("payjoin")
+        .max_connections(MAX_CONNECTIONS)
+        .drain_timeout(DRAIN_TIMEOUT)
 }
 
 fn serve_with<O, W, C>(
     listener: TcpListener,
     receiver: PayjoinReceiver<O, W, C>,
-    tls: Option<TlsAcceptor>,
+    config: ServeConfig,
 ) -> std::io::Result<ServerHandle>
 where
     O: ChannelOpener,
     W: ReceiverWallet,
     C: ChainWatch,
 {
-    let local_addr = listener.local_addr()?;
-    let (shutdown, mut stop) = watch::channel(false);
-    let task = tokio::spawn(async move {
-        loop {
-            let (stream, peer) = tokio::select! {
-                _ = stop.changed() => return,
-                accepted = listener.accept() => match accepted {
-                    Ok(a) => a,
-                    Err(e) => {
-                        tracing::warn!(error = %e, "accept failed");
-                        continue;
-                    }
-                },
-            };
-            // Replies are small and latency-bound: do not let Nagle hold them back.
-            if let Err(e) = stream.set_nodelay(true) {
-                tracing::debug!(%peer, error = %e, "cannot set TCP_NODELAY");
-            }
-            let receiver = receiver.clone();
-            let tls = tls.clone();
-            tokio::spawn(async move {
-                let service = service_fn(move |req| {
-                    let receiver = receiver.clone();
-                    async move { Ok::<_, Infallible>(handle(receiver, req).await) }
-                });
-                let served = match tls {
-                    None => {
-                        http1::Builder::new()
-                            .serve_connection(TokioIo::new(stream), service)
-                            .await
-                    }
-                    Some(acceptor) => match acceptor.accept(stream).await {
-                        Ok(stream) => {
-                            http1::Builder::new()
-                                .serve_connection(TokioIo::new(stream), service)
-                                .await
-                        }
-                        Err(e) => {
-                            tracing::debug!(%peer, error = %e, "TLS handshake failed");
-                            return;
-                        }
-                    },
-                };
-                if let Err(e) = served {
-                    tracing::debug!(%peer, error = %e, "connection ended with an error");
-                }
-            });
-        }
-    });
-    Ok(ServerHandle {
-        local_addr,
-        shutdown,
-        task,
-    })
+    let handler = move |req| handle(receiver.clone(), req);
+    let inner = lnedge_http::serve_fn(listener, handler, config).map_err(|e| match e {
+        lnedge_http::ServeError::LocalAddr(e) => e,
+        other => std::io::Error::other(other),
+    })?;
+    Ok(ServerHandle { inner })
 }
 
 async fn handle<O, W, C>(
@@ -168,16 +138,21 @@ where
     let on_endpoint = parts.uri.path() == receiver.scheduler().endpoint_path();
     let reply = match parts.method {
         _ if !on_endpoint => Reply::not_found(),
-        Method::POST => match Limited::new(body, MAX_BODY).collect().await {
-            Ok(collected) => {
-                let bytes = collected.to_bytes();
-                let query = parts.uri.query().unwrap_or("");
-                receiver
-                    .handle_original(&bytes, query, HeaderLookup(&parts.headers))
-                    .await
+        Method::POST => {
+            match tokio::time::timeout(BODY_READ_TIMEOUT, Limited::new(body, MAX_BODY).collect())
+                .await
+            {
+                Err(_) => Reply::rejected("body not received in time"),
+                Ok(Ok(collected)) => {
+                    let bytes = collected.to_bytes();
+                    let query = parts.uri.query().unwrap_or("");
+                    receiver
+                        .handle_original(&bytes, query, HeaderLookup(&parts.headers))
+                        .await
+                }
+                Ok(Err(_)) => Reply::rejected("body too large or unreadable"),
             }
-            Err(_) => Reply::rejected("body too large or unreadable"),
-        },
+        }
         Method::OPTIONS => {
             let mut response = to_response(Reply {
                 status: 204,

@@ -12,7 +12,9 @@
 //! - [`opener`]: [`ChannelOpener`], the Lightning side (open, funding outpoint, abandon).
 //! - [`wallet`]: [`ReceiverWallet`], the on-chain wallet side (addresses, ownership, inputs, signing).
 //! - [`chain`]: [`ChainWatch`], whether a transaction was seen or confirmed.
-//! - [`store`]: [`ReceiverStore`], durable state in SQLite (schedules, seen inputs, outcomes).
+//! - [`types`]: the shared vocabulary: [`ScheduleId`], [`ScheduleState`], [`AbandonReason`].
+//! - [`store`]: [`ReceiverStore`], durable state in SQLite ([`Schedule`]s, seen inputs,
+//!   outcomes).
 //! - [`scheduler`]: [`ChannelScheduler`], schedules channels and hands out [`PayjoinInvoice`]s.
 //! - [`receiver`]: [`PayjoinReceiver`], the BIP 78 state machine glue (checklist, channel
 //!   funding, plain payjoin fallback), independent of the HTTP transport.
@@ -37,18 +39,20 @@ pub mod reply;
 pub mod scheduler;
 pub mod store;
 pub mod tls;
+pub mod types;
 pub mod wallet;
 pub mod watchdog;
 
 pub use chain::{ChainWatch, TxStatus};
 pub use error::{BackendError, ScheduleError, StoreError};
-pub use events::{AbandonReason, ReceiverEvent};
+pub use events::ReceiverEvent;
 pub use http::{serve, serve_tls, ServerHandle};
 pub use opener::{ChannelOpener, ChannelRequest, PendingChannel};
 pub use receiver::{PayjoinReceiver, ReceiverConfig};
 pub use reply::Reply;
-pub use scheduler::{ChannelScheduler, PayjoinInvoice, Schedule, ScheduleId, ScheduleState};
-pub use store::ReceiverStore;
+pub use scheduler::{ChannelScheduler, PayjoinInvoice};
+pub use store::{ReceiverStore, Schedule};
+pub use types::{AbandonReason, ScheduleId, ScheduleState};
 pub use wallet::ReceiverWallet;
 
 /// The `payjoin` crate this receiver is built on (re-exported so implementers of the traits use

@@ -6,7 +6,7 @@ use bitcoin::secp256k1::PublicKey;
 use bitcoin::{Amount, OutPoint, ScriptBuf};
 
 use crate::error::BackendError;
-use crate::events::AbandonReason;
+use crate::types::AbandonReason;
 
 /// One channel to open: to whom, for how much, with which options.
 #[derive(Debug, Clone, PartialEq, Eq)]

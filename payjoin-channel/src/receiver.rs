@@ -16,17 +16,19 @@ use tokio::sync::broadcast;
 use tokio::task::JoinSet;
 use tokio::time::Instant;
 
+use lnedge_storage::clock::unix_now;
+
 use crate::chain::ChainWatch;
 use crate::error::{BackendError, ScheduleError, StoreError};
-use crate::events::{AbandonReason, ReceiverEvent};
+use crate::events::ReceiverEvent;
 use crate::funding::{self, FundingPlan};
 use crate::opener::{ChannelOpener, PendingChannel};
 use crate::reply::Reply;
-use crate::scheduler::{
-    unix_now, ChannelScheduler, PayjoinInvoice, Schedule, ScheduleId, ScheduleState,
-};
+use crate::scheduler::{ChannelScheduler, PayjoinInvoice};
+use crate::store::{ReceiverStore, Schedule};
+use crate::types::{AbandonReason, ScheduleId, ScheduleState, StateKind};
 use crate::wallet::ReceiverWallet;
-use crate::watchdog;
+use crate::watchdog::{self, Verdict};
 
 /// Receiver policy.
 #[derive(Debug, Clone)]
@@ -65,23 +67,40 @@ impl Default for ReceiverConfig {
     }
 }
 
-pub(crate) struct Inner<O, W, C> {
-    pub(crate) opener: O,
-    pub(crate) wallet: W,
-    pub(crate) chain: C,
-    pub(crate) scheduler: ChannelScheduler,
-    pub(crate) config: ReceiverConfig,
-    pub(crate) events: broadcast::Sender<ReceiverEvent>,
+struct Inner<O, W, C> {
+    opener: O,
+    wallet: W,
+    chain: C,
+    scheduler: ChannelScheduler,
+    config: ReceiverConfig,
+    events: broadcast::Sender<ReceiverEvent>,
     /// Our coins offered in proposals, until when: a coin is offered to one payer at a time, so
     /// two answered proposals never spend the same receiver input.
     reserved: Mutex<HashMap<OutPoint, Instant>>,
 }
 
 impl<O, W, C> Inner<O, W, C> {
-    pub(crate) fn emit(&self, event: ReceiverEvent) {
+    fn emit(&self, event: ReceiverEvent) {
         tracing::info!(?event, "payjoin receiver event");
         // No subscriber is fine.
         let _ = self.events.send(event);
+    }
+
+    fn store(&self) -> &ReceiverStore {
+        self.scheduler.store()
+    }
+
+    /// Moves schedule `id` from `from` to `to` (see `ReceiverStore::transition`), on the
+    /// blocking pool: the write syncs the file.
+    async fn transition(
+        &self,
+        id: ScheduleId,
+        from: StateKind,
+        to: ScheduleState,
+    ) -> Result<bool, StoreError> {
+        self.store()
+            .blocking(move |store| store.transition(id, from, to))
+            .await
     }
 }
 
@@ -196,29 +215,38 @@ impl<O: ChannelOpener, W: ReceiverWallet, C: ChainWatch> PayjoinReceiver<O, W, C
             .fresh_address()
             .await
             .map_err(ScheduleError::Wallet)?;
-        self.inner
-            .scheduler
-            .schedule(address, channels, fee_margin, valid_for)
+        // Storing the schedule syncs the file: on the blocking pool.
+        let scheduler = self.inner.scheduler.clone();
+        tokio::task::spawn_blocking(move || {
+            scheduler.schedule(address, channels, fee_margin, valid_for)
+        })
+        .await
+        .map_err(|e| ScheduleError::Store(e.into()))?
     }
 
     /// Call once after a restart: restarts the watchdog of every proposed schedule, and
     /// abandons the channels of schedules that were claimed but not answered when the process
     /// stopped (the payer's request is gone). Returns (watchdogs restarted, schedules abandoned).
     pub async fn recover(&self) -> Result<(usize, usize), StoreError> {
-        let store = self.inner.scheduler.store();
+        let store = self.inner.store();
         let (mut watched, mut abandoned) = (0, 0);
         for s in store.schedules()? {
             match (s.state, s.payjoin_txid, s.original_txid) {
                 (ScheduleState::Proposed, Some(payjoin), Some(original)) => {
                     let channels = store.pending_channels(s.id)?;
-                    watchdog::spawn(Arc::clone(&self.inner), s.id, payjoin, original, channels);
+                    spawn_watchdog(Arc::clone(&self.inner), s.id, payjoin, original, channels);
                     watched += 1;
                 }
                 (ScheduleState::Claimed, _, _) => {
                     let reason = AbandonReason::Interrupted;
                     let channels = store.pending_channels(s.id)?;
                     abandon_channels(&self.inner, &channels, reason).await;
-                    if store.transition(s.id, "claimed", &ScheduleState::FellBack(reason))? {
+                    let fell_back = ScheduleState::FellBack(reason);
+                    if self
+                        .inner
+                        .transition(s.id, StateKind::Claimed, fell_back)
+                        .await?
+                    {
                         self.inner.emit(ReceiverEvent::ChannelsFellBack {
                             schedule: s.id,
                             reason,
@@ -354,7 +382,7 @@ impl<O: ChannelOpener, W: ReceiverWallet, C: ChainWatch> PayjoinReceiver<O, W, C
         {
             // Claiming is lasting: only for an original whose inputs are durably new.
             record.wait().await?;
-            if let Some(payment) = self.claim_schedule(original, &ours, &scheduled)? {
+            if let Some(payment) = self.claim_schedule(original, &ours, &scheduled).await? {
                 let id = payment.id;
                 match self
                     .channel_payjoin(wants.clone(), payment, original_txid)
@@ -362,10 +390,8 @@ impl<O: ChannelOpener, W: ReceiverWallet, C: ChainWatch> PayjoinReceiver<O, W, C
                 {
                     Ok(reply) => return Ok(Answer::Reply(reply)),
                     Err(reason) => {
-                        let store = inner.scheduler.store();
-                        if let Err(e) =
-                            store.transition(id, "claimed", &ScheduleState::FellBack(reason))
-                        {
+                        let fell_back = ScheduleState::FellBack(reason);
+                        if let Err(e) = inner.transition(id, StateKind::Claimed, fell_back).await {
                             tracing::error!(error = %e, %id, "cannot record fallback");
                         }
                         inner.emit(ReceiverEvent::ChannelsFellBack {
@@ -396,7 +422,7 @@ impl<O: ChannelOpener, W: ReceiverWallet, C: ChainWatch> PayjoinReceiver<O, W, C
     }
 
     /// Claims the schedule paid by one of our outputs (exactly once).
-    fn claim_schedule(
+    async fn claim_schedule(
         &self,
         original: &bitcoin::Transaction,
         ours: &[usize],
@@ -415,8 +441,10 @@ impl<O: ChannelOpener, W: ReceiverWallet, C: ChainWatch> PayjoinReceiver<O, W, C
                     "payment below the scheduled amount; plain payjoin");
                 return Ok(None);
             }
-            if !store
-                .transition(id, "open", &ScheduleState::Claimed)
+            if !self
+                .inner
+                .transition(id, StateKind::Open, ScheduleState::Claimed)
+                .await
                 .map_err(store_failed)?
             {
                 tracing::info!(%id, "schedule already claimed; plain payjoin");
@@ -447,8 +475,11 @@ impl<O: ChannelOpener, W: ReceiverWallet, C: ChainWatch> PayjoinReceiver<O, W, C
     ) -> Result<Reply, AbandonReason> {
         let inner = &self.inner;
         let id = payment.id;
-        let store = inner.scheduler.store();
-        if let Err(e) = store.set_txids(id, None, original_txid) {
+        let store = inner.store();
+        let recorded = store
+            .blocking(move |store| store.set_txids(id, None, original_txid))
+            .await;
+        if let Err(e) = recorded {
             tracing::error!(error = %e, %id, "cannot record the original");
             return Err(AbandonReason::ProposalFailed);
         }
@@ -498,7 +529,11 @@ impl<O: ChannelOpener, W: ReceiverWallet, C: ChainWatch> PayjoinReceiver<O, W, C
             self.abandon_all(&channels, AbandonReason::OpenFailed).await;
             return Err(AbandonReason::OpenFailed);
         }
-        if let Err(e) = store.save_pending_channels(id, &channels) {
+        let pending = channels.clone();
+        let saved = store
+            .blocking(move |store| store.save_pending_channels(id, &pending))
+            .await;
+        if let Err(e) = saved {
             tracing::error!(error = %e, %id, "cannot record pending channels");
             self.abandon_all(&channels, AbandonReason::ProposalFailed)
                 .await;
@@ -589,9 +624,9 @@ impl<O: ChannelOpener, W: ReceiverWallet, C: ChainWatch> PayjoinReceiver<O, W, C
             return Err(AbandonReason::ProposalFailed);
         }
         inner
-            .scheduler
             .store()
-            .set_txids(id, Some(txid), original_txid)
+            .blocking(move |store| store.set_txids(id, Some(txid), original_txid))
+            .await
             .map_err(|e| proposal_failed("recording txids", &e))?;
 
         // Hand each funding outpoint to its channel; wait for every funding signature.
@@ -630,9 +665,8 @@ impl<O: ChannelOpener, W: ReceiverWallet, C: ChainWatch> PayjoinReceiver<O, W, C
             return Err(AbandonReason::FundingSignatureFailed);
         }
         match inner
-            .scheduler
-            .store()
-            .transition(id, "claimed", &ScheduleState::Proposed)
+            .transition(id, StateKind::Claimed, ScheduleState::Proposed)
+            .await
         {
             Ok(true) => {}
             Ok(false) => {
@@ -646,7 +680,7 @@ impl<O: ChannelOpener, W: ReceiverWallet, C: ChainWatch> PayjoinReceiver<O, W, C
             payjoin_txid: txid,
             original_txid,
         });
-        watchdog::spawn(
+        spawn_watchdog(
             Arc::clone(&self.inner),
             id,
             txid,
@@ -791,7 +825,7 @@ struct SeenRecord {
 }
 
 impl SeenRecord {
-    fn start(store: &crate::ReceiverStore, seen: &MaybeInputsSeen) -> Self {
+    fn start(store: &ReceiverStore, seen: &MaybeInputsSeen) -> Self {
         let outpoints: Vec<OutPoint> = seen.inputs_seen_checklist().map(|i| *i.value()).collect();
         let store = store.clone();
         let now = unix_now();
@@ -838,7 +872,7 @@ impl SeenRecord {
     }
 }
 
-pub(crate) async fn abandon_channels<O: ChannelOpener, W, C>(
+async fn abandon_channels<O: ChannelOpener, W, C>(
     inner: &Inner<O, W, C>,
     channels: &[PendingChannel],
     reason: AbandonReason,
@@ -848,4 +882,55 @@ pub(crate) async fn abandon_channels<O: ChannelOpener, W, C>(
             tracing::error!(channel = %channel.id, error = %e, "abandoning channel failed");
         }
     }
+}
+
+/// Starts the watchdog of a proposed schedule (see [`watchdog`]) and acts on its verdict:
+/// records it, abandons the channels if need be, and emits the event.
+fn spawn_watchdog<O: ChannelOpener, W: Send + Sync + 'static, C: ChainWatch>(
+    inner: Arc<Inner<O, W, C>>,
+    id: ScheduleId,
+    payjoin_txid: Txid,
+    original_txid: Txid,
+    channels: Vec<PendingChannel>,
+) {
+    tokio::spawn(async move {
+        let config = &inner.config;
+        let verdict = watchdog::watch(
+            &inner.chain,
+            id,
+            payjoin_txid,
+            original_txid,
+            config.watchdog_poll_interval,
+            config.watchdog_timeout,
+        )
+        .await;
+        match verdict {
+            Verdict::Wait => {}
+            Verdict::Funded => {
+                let funded = inner
+                    .transition(id, StateKind::Proposed, ScheduleState::Funded)
+                    .await;
+                if let Err(e) = funded {
+                    tracing::error!(%id, error = %e, "cannot record funding");
+                }
+                inner.emit(ReceiverEvent::FundingConfirmed {
+                    schedule: id,
+                    txid: payjoin_txid,
+                });
+            }
+            Verdict::Abandon(reason) => {
+                abandon_channels(&inner, &channels, reason).await;
+                let abandoned = inner
+                    .transition(id, StateKind::Proposed, ScheduleState::Abandoned(reason))
+                    .await;
+                if let Err(e) = abandoned {
+                    tracing::error!(%id, error = %e, "cannot record abandonment");
+                }
+                inner.emit(ReceiverEvent::ChannelsAbandoned {
+                    schedule: id,
+                    reason,
+                });
+            }
+        }
+    });
 }

@@ -1,78 +1,17 @@
 //! Scheduling channels to be funded by a payjoin ([`ChannelScheduler`]).
 
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
-use bitcoin::{Address, Amount, Txid};
+use bitcoin::{Address, Amount};
+use lnedge_storage::clock::unix_now;
 use payjoin::OutputSubstitution;
 
 use crate::error::ScheduleError;
-use crate::events::AbandonReason;
 use crate::opener::ChannelRequest;
+pub use crate::store::Schedule;
 use crate::store::{NewSchedule, ReceiverStore};
-
-/// Identifier of a schedule (its row id).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub struct ScheduleId(pub i64);
-
-impl std::fmt::Display for ScheduleId {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        self.0.fmt(f)
-    }
-}
-
-/// Where a schedule is in its life.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ScheduleState {
-    /// Waiting for a payjoin to its address.
-    Open,
-    /// An original paying it arrived; its channels are being opened.
-    Claimed,
-    /// The funding proposal was answered; the watchdog waits for the funding to confirm.
-    Proposed,
-    /// The funding transaction confirmed.
-    Funded,
-    /// The channels failed before the proposal was answered; the payer got a plain payjoin or an
-    /// error (the payment itself still reaches the wallet).
-    FellBack(AbandonReason),
-    /// The proposal was answered but the funding never confirmed; channels abandoned.
-    Abandoned(AbandonReason),
-    /// Cancelled by the receiver before any payment arrived.
-    Cancelled,
-}
-
-/// A stored schedule.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Schedule {
-    /// Its id.
-    pub id: ScheduleId,
-    /// The address the payer pays (its output becomes the funding outputs).
-    pub address: Address,
-    /// Amount asked in the URI: channels plus fee margin.
-    pub amount: Amount,
-    /// The part of `amount` that pays the extra fee and becomes change.
-    pub fee_margin: Amount,
-    /// The BIP 21 URI handed out.
-    pub uri: String,
-    /// Creation time (unix seconds).
-    pub created_at: u64,
-    /// Expiry (unix seconds); after it an original paying the address gets a plain payjoin.
-    pub expires_at: u64,
-    /// The channels.
-    pub channels: Vec<ChannelRequest>,
-    /// State.
-    pub state: ScheduleState,
-    /// Txid of the funding (payjoin) transaction, once proposed.
-    pub payjoin_txid: Option<Txid>,
-    /// Txid of the payer's original, once an original arrived.
-    pub original_txid: Option<Txid>,
-}
-
-impl Schedule {
-    /// Sum of the channel amounts.
-    pub fn channels_total(&self) -> Amount {
-        self.channels.iter().map(|c| c.amount).sum()
-    }
-}
+use crate::types::StateKind;
+pub use crate::types::{ScheduleId, ScheduleState};
 
 /// What a payer gets: a BIP 21 URI with `pj=`, its amount and its expiry.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -95,13 +34,6 @@ pub struct PayjoinInvoice {
 pub struct ChannelScheduler {
     store: ReceiverStore,
     endpoint: String,
-}
-
-pub(crate) fn unix_now() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_secs())
-        .unwrap_or(0)
 }
 
 impl ChannelScheduler {
@@ -202,7 +134,7 @@ impl ChannelScheduler {
     pub fn cancel(&self, id: ScheduleId) -> Result<(), ScheduleError> {
         if self
             .store
-            .transition(id, "open", &ScheduleState::Cancelled)?
+            .transition(id, StateKind::Open, ScheduleState::Cancelled)?
         {
             return Ok(());
         }
@@ -286,10 +218,10 @@ mod tests {
             Some(inv.schedule)
         );
         assert!(store
-            .transition(inv.schedule, "open", &ScheduleState::Claimed)
+            .transition(inv.schedule, StateKind::Open, ScheduleState::Claimed)
             .unwrap());
         assert!(!store
-            .transition(inv.schedule, "open", &ScheduleState::Claimed)
+            .transition(inv.schedule, StateKind::Open, ScheduleState::Claimed)
             .unwrap());
         assert_eq!(
             store.open_schedule_for_script(&script, unix_now()).unwrap(),

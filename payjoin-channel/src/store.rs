@@ -1,5 +1,5 @@
-//! Durable state in SQLite ([`ReceiverStore`]): schedules, their channels, inputs seen in
-//! originals (so a replay after a restart is still refused) and outcomes.
+//! Durable state in SQLite ([`ReceiverStore`]): schedules ([`Schedule`]), their channels,
+//! inputs seen in originals (so a replay after a restart is still refused) and outcomes.
 
 use std::path::Path;
 use std::str::FromStr;
@@ -7,12 +7,12 @@ use std::sync::{Arc, Mutex, MutexGuard};
 
 use bitcoin::secp256k1::PublicKey;
 use bitcoin::{Address, Amount, OutPoint, Script, ScriptBuf, Txid};
+use lnedge_storage::sqlite::{self as db, Role};
 use rusqlite::{params, Connection, OptionalExtension};
 
 use crate::error::StoreError;
-use crate::events::AbandonReason;
 use crate::opener::{ChannelRequest, PendingChannel};
-use crate::scheduler::{Schedule, ScheduleId, ScheduleState};
+use crate::types::{AbandonReason, ScheduleId, ScheduleState, StateKind};
 
 const SCHEMA: &str = "
 CREATE TABLE IF NOT EXISTS schedules (
@@ -52,10 +52,51 @@ CREATE TABLE IF NOT EXISTS seen_inputs (
 );
 ";
 
-/// The receiver's durable state. Cheap to clone (one shared connection).
+/// A stored schedule.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Schedule {
+    /// Its id.
+    pub id: ScheduleId,
+    /// The address the payer pays (its output becomes the funding outputs).
+    pub address: Address,
+    /// Amount asked in the URI: channels plus fee margin.
+    pub amount: Amount,
+    /// The part of `amount` that pays the extra fee and becomes change.
+    pub fee_margin: Amount,
+    /// The BIP 21 URI handed out.
+    pub uri: String,
+    /// Creation time (unix seconds).
+    pub created_at: u64,
+    /// Expiry (unix seconds); after it an original paying the address gets a plain payjoin.
+    pub expires_at: u64,
+    /// The channels.
+    pub channels: Vec<ChannelRequest>,
+    /// State.
+    pub state: ScheduleState,
+    /// Txid of the funding (payjoin) transaction, once proposed.
+    pub payjoin_txid: Option<Txid>,
+    /// Txid of the payer's original, once an original arrived.
+    pub original_txid: Option<Txid>,
+}
+
+impl Schedule {
+    /// Sum of the channel amounts.
+    pub fn channels_total(&self) -> Amount {
+        self.channels.iter().map(|c| c.amount).sum()
+    }
+}
+
+/// The receiver's durable state. Cheap to clone (shared connections).
+///
+/// A file store (see [`ReceiverStore::open`]) has a writer connection and a read-only one, so
+/// that reads never wait for a write's sync. Every method blocks: a write syncs the file
+/// (`synchronous=FULL`) before it returns. The receiver runs the writes it makes from async
+/// code on tokio's blocking pool.
 #[derive(Clone)]
 pub struct ReceiverStore {
     conn: Arc<Mutex<Connection>>,
+    /// The read-only connection of a file store; `None` in memory (reads use `conn`).
+    reader: Option<Arc<Mutex<Connection>>>,
 }
 
 impl std::fmt::Debug for ReceiverStore {
@@ -89,32 +130,50 @@ fn to_i64(v: u64) -> i64 {
 }
 
 impl ReceiverStore {
-    /// Opens (or creates) the database at `path` (WAL mode).
+    /// Opens (or creates) the database at `path`, with lnedge's SQLite settings
+    /// (`lnedge_storage::sqlite::open`: WAL, `synchronous=FULL`, busy timeout, foreign keys),
+    /// and creates the tables if they are missing.
     pub fn open(path: impl AsRef<Path>) -> Result<Self, StoreError> {
-        let conn = Connection::open(path)?;
-        conn.pragma_update(None, "journal_mode", "WAL")?;
-        conn.pragma_update(None, "synchronous", "FULL")?;
-        Self::init(conn)
+        let path = path.as_ref();
+        let conn = db::open(path, Role::Writer)?;
+        conn.execute_batch(SCHEMA)?;
+        let reader = db::open(path, Role::Reader)?;
+        Ok(Self::with(conn, Some(reader)))
     }
 
     /// A private in-memory database (tests, benches).
     pub fn in_memory() -> Result<Self, StoreError> {
-        Self::init(Connection::open_in_memory()?)
-    }
-
-    fn init(conn: Connection) -> Result<Self, StoreError> {
+        let conn = db::open_in_memory()?;
         conn.execute_batch(SCHEMA)?;
-        Ok(Self {
-            conn: Arc::new(Mutex::new(conn)),
-        })
+        Ok(Self::with(conn, None))
     }
 
+    fn with(conn: Connection, reader: Option<Connection>) -> Self {
+        Self {
+            conn: Arc::new(Mutex::new(conn)),
+            reader: reader.map(|r| Arc::new(Mutex::new(r))),
+        }
+    }
+
+    /// The connection for writes.
     fn conn(&self) -> MutexGuard<'_, Connection> {
-        // A panic while holding the lock cannot leave SQLite inconsistent (each statement is
-        // atomic), so a poisoned lock is still usable.
-        self.conn
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
+        lock(&self.conn)
+    }
+
+    /// The connection for reads: the read-only one of a file store.
+    fn reader(&self) -> MutexGuard<'_, Connection> {
+        lock(self.reader.as_ref().unwrap_or(&self.conn))
+    }
+
+    /// Runs `work` (store calls that block; a write syncs the file) on tokio's blocking pool,
+    /// so that it never holds up an async worker.
+    pub(crate) async fn blocking<T, F>(&self, work: F) -> Result<T, StoreError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&ReceiverStore) -> Result<T, StoreError> + Send + 'static,
+    {
+        let store = self.clone();
+        tokio::task::spawn_blocking(move || work(&store)).await?
     }
 
     pub(crate) fn insert_schedule(&self, new: &NewSchedule<'_>) -> Result<ScheduleId, StoreError> {
@@ -122,7 +181,7 @@ impl ReceiverStore {
         let tx = conn.transaction()?;
         tx.execute(
             "INSERT INTO schedules (address, script, amount_sat, fee_margin_sat, uri, created_at, \
-             expires_at, state) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, 'open')",
+             expires_at, state) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
             params![
                 new.address.to_string(),
                 new.address.script_pubkey().as_bytes(),
@@ -131,6 +190,7 @@ impl ReceiverStore {
                 new.uri,
                 to_i64(new.created_at),
                 to_i64(new.expires_at),
+                StateKind::Open.as_str(),
             ],
         )?;
         let id = tx.last_insert_rowid();
@@ -154,7 +214,7 @@ impl ReceiverStore {
 
     /// The schedule `id`, if it exists.
     pub fn schedule(&self, id: ScheduleId) -> Result<Option<Schedule>, StoreError> {
-        let conn = self.conn();
+        let conn = self.reader();
         let row = conn
             .query_row(
                 "SELECT id, address, amount_sat, fee_margin_sat, uri, created_at, expires_at, \
@@ -171,7 +231,7 @@ impl ReceiverStore {
 
     /// All schedules, oldest first.
     pub fn schedules(&self) -> Result<Vec<Schedule>, StoreError> {
-        let conn = self.conn();
+        let conn = self.reader();
         let raws = {
             let mut stmt = conn.prepare(
                 "SELECT id, address, amount_sat, fee_margin_sat, uri, created_at, expires_at, \
@@ -192,13 +252,14 @@ impl ReceiverStore {
         now: u64,
     ) -> Result<Option<ScheduleId>, StoreError> {
         // Asked for every output of every original: a cached prepared statement.
-        let conn = self.conn();
+        let conn = self.reader();
         let mut stmt = conn.prepare_cached(
-            "SELECT id FROM schedules WHERE script = ?1 AND state = 'open' AND expires_at > ?2 \
+            "SELECT id FROM schedules WHERE script = ?1 AND state = ?2 AND expires_at > ?3 \
              ORDER BY id LIMIT 1",
         )?;
+        let open = StateKind::Open.as_str();
         Ok(stmt
-            .query_row(params![script.as_bytes(), to_i64(now)], |row| {
+            .query_row(params![script.as_bytes(), open, to_i64(now)], |row| {
                 row.get::<_, i64>(0)
             })
             .optional()?
@@ -210,15 +271,17 @@ impl ReceiverStore {
     pub(crate) fn transition(
         &self,
         id: ScheduleId,
-        from: &str,
-        to: &ScheduleState,
+        from: StateKind,
+        to: ScheduleState,
     ) -> Result<bool, StoreError> {
-        let (state, reason, payjoin, original) = state_columns(to);
         let n = self.conn().execute(
-            "UPDATE schedules SET state = ?1, reason = ?2, \
-             payjoin_txid = COALESCE(?3, payjoin_txid), \
-             original_txid = COALESCE(?4, original_txid) WHERE id = ?5 AND state = ?6",
-            params![state, reason, payjoin, original, id.0, from],
+            "UPDATE schedules SET state = ?1, reason = ?2 WHERE id = ?3 AND state = ?4",
+            params![
+                to.kind().as_str(),
+                to.reason().map(AbandonReason::as_str),
+                id.0,
+                from.as_str()
+            ],
         )?;
         Ok(n == 1)
     }
@@ -253,7 +316,7 @@ impl ReceiverStore {
 
     /// The channels the peers accepted for schedule `id` (empty before they did).
     pub fn pending_channels(&self, id: ScheduleId) -> Result<Vec<PendingChannel>, StoreError> {
-        let conn = self.conn();
+        let conn = self.reader();
         let mut stmt = conn.prepare(
             "SELECT opener_id, peer, amount_sat, funding_script FROM pending_channels \
              WHERE schedule_id = ?1 ORDER BY rowid",
@@ -358,17 +421,9 @@ fn load_schedule(conn: &Connection, raw: RawSchedule) -> Result<Schedule, StoreE
         .assume_checked();
     let payjoin_txid = parse_txid(pj)?;
     let original_txid = parse_txid(orig)?;
-    let reason = reason.as_deref().and_then(AbandonReason::parse);
-    let state = match (state.as_str(), reason) {
-        ("open", _) => ScheduleState::Open,
-        ("claimed", _) => ScheduleState::Claimed,
-        ("proposed", _) => ScheduleState::Proposed,
-        ("funded", _) => ScheduleState::Funded,
-        ("fell-back", Some(r)) => ScheduleState::FellBack(r),
-        ("abandoned", Some(r)) => ScheduleState::Abandoned(r),
-        ("cancelled", _) => ScheduleState::Cancelled,
-        _ => return Err(corrupt("state")),
-    };
+    let kind: StateKind = state.parse()?;
+    let reason = reason.as_deref().map(AbandonReason::from_str).transpose()?;
+    let state = ScheduleState::from_parts(kind, reason).ok_or(corrupt("reason"))?;
     let mut stmt = conn.prepare(
         "SELECT peer, amount_sat, push_msat, announce FROM schedule_channels \
          WHERE schedule_id = ?1 ORDER BY idx",
@@ -412,25 +467,6 @@ fn load_schedule(conn: &Connection, raw: RawSchedule) -> Result<Schedule, StoreE
     })
 }
 
-type StateColumns = (
-    &'static str,
-    Option<&'static str>,
-    Option<String>,
-    Option<String>,
-);
-
-fn state_columns(state: &ScheduleState) -> StateColumns {
-    match state {
-        ScheduleState::Open => ("open", None, None, None),
-        ScheduleState::Claimed => ("claimed", None, None, None),
-        ScheduleState::Proposed => ("proposed", None, None, None),
-        ScheduleState::Funded => ("funded", None, None, None),
-        ScheduleState::FellBack(r) => ("fell-back", Some(r.as_str()), None, None),
-        ScheduleState::Abandoned(r) => ("abandoned", Some(r.as_str()), None, None),
-        ScheduleState::Cancelled => ("cancelled", None, None, None),
-    }
-}
-
 impl ReceiverStore {
     /// Records the txids of a channel proposal (the payjoin's once known).
     pub(crate) fn set_txids(
@@ -452,16 +488,137 @@ impl ReceiverStore {
     }
 }
 
+/// Locks a connection. A panic while holding the lock cannot leave SQLite inconsistent (each
+/// statement or transaction is atomic), so a poisoned lock is still usable.
+fn lock(conn: &Mutex<Connection>) -> MutexGuard<'_, Connection> {
+    conn.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::types::UnknownValue;
     use bitcoin::hashes::Hash;
+    use bitcoin::secp256k1::{Secp256k1, SecretKey};
+    use bitcoin::Network;
 
     fn outpoint(i: u8) -> OutPoint {
         OutPoint {
             txid: Txid::from_byte_array([i; 32]),
             vout: u32::from(i),
         }
+    }
+
+    fn new_schedule(store: &ReceiverStore, i: u8) -> ScheduleId {
+        let secp = Secp256k1::new();
+        let sk = SecretKey::from_slice(&[i; 32]).unwrap();
+        let pk = PublicKey::from_secret_key(&secp, &sk);
+        let address = Address::p2wpkh(&bitcoin::CompressedPublicKey(pk), Network::Regtest);
+        let channels = [ChannelRequest {
+            peer: pk,
+            amount: Amount::from_sat(100_000),
+            push_msat: 0,
+            announce: false,
+        }];
+        store
+            .insert_schedule(&NewSchedule {
+                address: &address,
+                amount: Amount::from_sat(101_000),
+                fee_margin: Amount::from_sat(1_000),
+                uri: "bitcoin:x",
+                created_at: 1,
+                expires_at: u64::from(u32::MAX),
+                channels: &channels,
+            })
+            .unwrap()
+    }
+
+    #[test]
+    fn transitions_are_conditional_and_read_back_typed() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = ReceiverStore::open(dir.path().join("s.sqlite")).unwrap();
+        let id = new_schedule(&store, 1);
+        let state = |store: &ReceiverStore| store.schedule(id).unwrap().unwrap().state;
+        assert_eq!(state(&store), ScheduleState::Open);
+        assert!(!store
+            .transition(id, StateKind::Claimed, ScheduleState::Proposed)
+            .unwrap());
+        assert!(store
+            .transition(id, StateKind::Open, ScheduleState::Claimed)
+            .unwrap());
+        // The read-only connection sees the committed write.
+        assert_eq!(state(&store), ScheduleState::Claimed);
+        let fell_back = ScheduleState::FellBack(AbandonReason::FundingSignatureFailed);
+        assert!(store.transition(id, StateKind::Claimed, fell_back).unwrap());
+        assert_eq!(state(&store), fell_back);
+        let (column, reason): (String, Option<String>) = store
+            .conn()
+            .query_row(
+                "SELECT state, reason FROM schedules WHERE id = ?1",
+                [id.0],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
+            .unwrap();
+        assert_eq!(
+            (column.as_str(), reason.as_deref()),
+            ("fell-back", Some("funding-signature-failed"))
+        );
+    }
+
+    #[test]
+    fn unknown_stored_values_are_typed_errors() {
+        let store = ReceiverStore::in_memory().unwrap();
+        let id = new_schedule(&store, 2);
+        let set = |state: &str, reason: Option<&str>| {
+            store
+                .conn()
+                .execute(
+                    "UPDATE schedules SET state = ?1, reason = ?2 WHERE id = ?3",
+                    params![state, reason, id.0],
+                )
+                .unwrap();
+        };
+        set("frozen", None);
+        assert!(matches!(
+            store.schedule(id),
+            Err(StoreError::UnknownValue(UnknownValue { what: "schedule state", ref value }))
+                if value == "frozen"
+        ));
+        set("abandoned", Some("bored"));
+        assert!(matches!(
+            store.schedules(),
+            Err(StoreError::UnknownValue(UnknownValue { what: "abandon reason", ref value }))
+                if value == "bored"
+        ));
+        set("abandoned", None);
+        assert!(matches!(
+            store.schedule(id),
+            Err(StoreError::Corrupt {
+                table: "schedules",
+                what: "reason"
+            })
+        ));
+        set("abandoned", Some("timeout"));
+        assert_eq!(
+            store.schedule(id).unwrap().unwrap().state,
+            ScheduleState::Abandoned(AbandonReason::Timeout)
+        );
+    }
+
+    #[tokio::test(flavor = "current_thread")]
+    async fn blocking_calls_run_on_the_blocking_pool() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = ReceiverStore::open(dir.path().join("s.sqlite")).unwrap();
+        let worker = std::thread::current().id();
+        let (thread, seen) = store
+            .blocking(move |store| {
+                let seen = store.mark_inputs_seen(&[outpoint(7)], 1)?;
+                Ok((std::thread::current().id(), seen))
+            })
+            .await
+            .unwrap();
+        assert_ne!(thread, worker);
+        assert_eq!(seen, [false]);
     }
 
     #[test]

@@ -1,23 +1,24 @@
 //! The watchdog: after a channel proposal was answered, watch the payjoin and the original.
 //!
-//! - the payjoin (funding) transaction confirms → [`ScheduleState::Funded`];
+//! - the payjoin (funding) transaction confirms → [`Verdict::Funded`] (the receiver records
+//!   [`ScheduleState::Funded`](crate::ScheduleState::Funded));
 //! - the original is seen instead (the payer broadcast the fallback) → channels abandoned with
 //!   [`AbandonReason::OriginalBroadcast`]; the payment itself reached our address;
 //! - neither is seen within the timeout → channels abandoned with [`AbandonReason::Timeout`].
 //!
 //! Once the payjoin is in the mempool the watchdog waits for its confirmation without timeout
 //! (unless the original confirms instead, which replaces it).
+//!
+//! This module only watches the chain ([`judge`] on every look); the receiver acts on the verdict
+//! (records it, abandons the channels, emits the event).
 
-use std::sync::Arc;
+use std::time::Duration;
 
 use bitcoin::Txid;
 use tokio::time::Instant;
 
 use crate::chain::{ChainWatch, TxStatus};
-use crate::events::{AbandonReason, ReceiverEvent};
-use crate::opener::{ChannelOpener, PendingChannel};
-use crate::receiver::{abandon_channels, Inner};
-use crate::scheduler::{ScheduleId, ScheduleState};
+use crate::types::{AbandonReason, ScheduleId};
 
 /// What the watchdog concluded from one look at the chain.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -44,57 +45,36 @@ pub fn judge(payjoin: TxStatus, original: TxStatus, deadline_passed: bool) -> Ve
     }
 }
 
-pub(crate) fn spawn<O: ChannelOpener, W: Send + Sync + 'static, C: ChainWatch>(
-    inner: Arc<Inner<O, W, C>>,
+/// Asks `chain` about both transactions every `poll_interval` until [`judge`] concludes
+/// (never [`Verdict::Wait`]); the deadline is `timeout` from now. A failing chain watch is
+/// logged and asked again at the next tick.
+pub(crate) async fn watch<C: ChainWatch>(
+    chain: &C,
     id: ScheduleId,
     payjoin_txid: Txid,
     original_txid: Txid,
-    channels: Vec<PendingChannel>,
-) {
-    tokio::spawn(async move {
-        let deadline = Instant::now() + inner.config.watchdog_timeout;
-        let mut interval = tokio::time::interval(inner.config.watchdog_poll_interval);
-        interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-        loop {
-            interval.tick().await;
-            let payjoin = inner.chain.tx_status(payjoin_txid).await;
-            let original = inner.chain.tx_status(original_txid).await;
-            let (payjoin, original) = match (payjoin, original) {
-                (Ok(p), Ok(o)) => (p, o),
-                (Err(e), _) | (_, Err(e)) => {
-                    tracing::warn!(%id, error = %e, "chain watch failed; retrying");
-                    continue;
-                }
-            };
-            let store = inner.scheduler.store();
-            match judge(payjoin, original, Instant::now() >= deadline) {
-                Verdict::Wait => {}
-                Verdict::Funded => {
-                    if let Err(e) = store.transition(id, "proposed", &ScheduleState::Funded) {
-                        tracing::error!(%id, error = %e, "cannot record funding");
-                    }
-                    inner.emit(ReceiverEvent::FundingConfirmed {
-                        schedule: id,
-                        txid: payjoin_txid,
-                    });
-                    return;
-                }
-                Verdict::Abandon(reason) => {
-                    abandon_channels(&inner, &channels, reason).await;
-                    if let Err(e) =
-                        store.transition(id, "proposed", &ScheduleState::Abandoned(reason))
-                    {
-                        tracing::error!(%id, error = %e, "cannot record abandonment");
-                    }
-                    inner.emit(ReceiverEvent::ChannelsAbandoned {
-                        schedule: id,
-                        reason,
-                    });
-                    return;
-                }
+    poll_interval: Duration,
+    timeout: Duration,
+) -> Verdict {
+    let deadline = Instant::now() + timeout;
+    let mut interval = tokio::time::interval(poll_interval);
+    interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        interval.tick().await;
+        let payjoin = chain.tx_status(payjoin_txid).await;
+        let original = chain.tx_status(original_txid).await;
+        let (payjoin, original) = match (payjoin, original) {
+            (Ok(p), Ok(o)) => (p, o),
+            (Err(e), _) | (_, Err(e)) => {
+                tracing::warn!(%id, error = %e, "chain watch failed; retrying");
+                continue;
             }
+        };
+        match judge(payjoin, original, Instant::now() >= deadline) {
+            Verdict::Wait => {}
+            verdict => return verdict,
         }
-    });
+    }
 }
 
 #[cfg(test)]
