@@ -3,8 +3,8 @@
 //! input, so state-changing calls (mining, invalidation, sending) are exercised as they pile up.
 #![no_main]
 use libfuzzer_sys::fuzz_target;
-use lnedge_node::devnet::rpc::server::answer_body;
-use lnedge_node::devnet::{anyone_can_spend_script, Devnet};
+use lnedge_devnet::rpc::server::answer_body;
+use lnedge_devnet::{anyone_can_spend_script, Devnet};
 use std::sync::OnceLock;
 
 fn devnet() -> &'static Devnet {

@@ -9,7 +9,7 @@ use serde_json::{json, Value};
 use super::super::error::*;
 use super::super::json;
 use super::super::params::Params;
-use crate::devnet::Devnet;
+use crate::Devnet;
 
 pub(super) fn getblockchaininfo(devnet: &Devnet, _: &Params) -> Result<Value, RpcError> {
     let state = devnet.lock();

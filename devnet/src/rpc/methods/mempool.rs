@@ -7,9 +7,9 @@ use serde_json::{json, Value};
 use super::super::error::*;
 use super::super::json;
 use super::super::params::Params;
-use crate::devnet::Devnet;
+use crate::Devnet;
 
-pub(super) fn mempool_entry_json(state: &crate::devnet::State, txid: &Txid) -> Option<Value> {
+pub(super) fn mempool_entry_json(state: &crate::State, txid: &Txid) -> Option<Value> {
     let pool = &state.mempool;
     let entry = pool.get(txid)?;
     let ancestors = pool.with_ancestors(txid);

@@ -10,7 +10,7 @@ use serde_json::{json, Value};
 
 use super::super::error::*;
 use super::super::params::{decode_hex, decode_tx, parse_address, type_error, Params};
-use crate::devnet::{Devnet, DevnetError};
+use crate::{Devnet, DevnetError};
 
 pub(super) fn estimatesmartfee(devnet: &Devnet, p: &Params) -> Result<Value, RpcError> {
     let target = p.i64(0)?;

@@ -3,13 +3,13 @@
 use bitcoin::Amount;
 
 use super::METHODS;
-use crate::devnet::params::{CORE_VERSION, PROTOCOL_VERSION};
+use crate::params::{CORE_VERSION, PROTOCOL_VERSION};
 use serde_json::{json, Value};
 
 use super::super::error::*;
 use super::super::json;
 use super::super::params::Params;
-use crate::devnet::Devnet;
+use crate::Devnet;
 
 pub(super) fn getnetworkinfo(devnet: &Devnet, _: &Params) -> Result<Value, RpcError> {
     let min_relay = devnet.lock().policy.min_relay_fee_sat_per_kvb;

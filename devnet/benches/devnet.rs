@@ -10,10 +10,10 @@ use bitcoin::hashes::Hash;
 use bitcoin::{Amount, OutPoint, Transaction, TxOut};
 use common::{coinbase_at, Wallet};
 use criterion::{criterion_group, criterion_main, BatchSize, Criterion};
-use lnedge_node::devnet::block::{assemble, coinbase};
-use lnedge_node::devnet::params::subsidy;
-use lnedge_node::devnet::validation::SCRIPT_FLAGS;
-use lnedge_node::devnet::{anyone_can_spend_script, Devnet};
+use lnedge_devnet::block::{assemble, coinbase};
+use lnedge_devnet::params::subsidy;
+use lnedge_devnet::validation::SCRIPT_FLAGS;
+use lnedge_devnet::{anyone_can_spend_script, Devnet};
 
 fn mine_empty_blocks(c: &mut Criterion) {
     let mut group = c.benchmark_group("devnet");

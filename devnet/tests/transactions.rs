@@ -7,7 +7,7 @@ use bitcoin::absolute::LockTime;
 use bitcoin::consensus::encode::serialize_hex;
 use bitcoin::{Amount, Sequence, TxOut};
 use common::{coinbase_at, prevout, unknown_outpoint, Rpc, Wallet};
-use lnedge_node::devnet::{Devnet, RpcAuth, RpcServer, RpcServerConfig};
+use lnedge_devnet::{Devnet, RpcAuth, RpcServer, RpcServerConfig};
 use serde_json::json;
 
 async fn setup(blocks: u32) -> (Devnet, RpcServer, Rpc, Wallet) {
@@ -491,10 +491,10 @@ async fn getrawtransaction_verbosity_2_shows_prevouts() {
 #[tokio::test(flavor = "multi_thread")]
 async fn interval_miner_mines_until_stopped() {
     let devnet = Devnet::in_memory();
-    let miner = lnedge_node::devnet::IntervalMiner::spawn(
+    let miner = lnedge_devnet::IntervalMiner::spawn(
         devnet.clone(),
         std::time::Duration::from_millis(20),
-        lnedge_node::devnet::anyone_can_spend_script(),
+        lnedge_devnet::anyone_can_spend_script(),
     );
     tokio::time::sleep(std::time::Duration::from_millis(300)).await;
     miner.stop();

@@ -7,7 +7,7 @@ use bdk_bitcoind_rpc::bitcoincore_rpc::{Auth, Client};
 use bdk_bitcoind_rpc::{Emitter, NO_EXPECTED_MEMPOOL_TXS};
 use bdk_core::{BlockId, CheckPoint};
 use common::{coinbase_at, Wallet};
-use lnedge_node::devnet::{Devnet, RpcAuth, RpcServer, RpcServerConfig};
+use lnedge_devnet::{Devnet, RpcAuth, RpcServer, RpcServerConfig};
 
 /// Drains the emitter; returns (height, hash) of every emitted block.
 fn drain(emitter: &mut Emitter<&Client>) -> Vec<(u32, bitcoin::BlockHash)> {

@@ -11,7 +11,7 @@ use bitcoin::{
     Address, Amount, CompressedPublicKey, Network, OutPoint, ScriptBuf, Sequence, Transaction,
     TxIn, TxOut, Txid, Witness,
 };
-use lnedge_node::devnet::Devnet;
+use lnedge_devnet::Devnet;
 use serde_json::{json, Value};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 

@@ -12,9 +12,9 @@ use serde_json::Value;
 
 use super::error::*;
 use super::params::Params;
-use crate::devnet::chain::ChainError;
-use crate::devnet::validation::{RejectKind, Rejection};
-use crate::devnet::{Devnet, DevnetError};
+use crate::chain::ChainError;
+use crate::validation::{RejectKind, Rejection};
+use crate::{Devnet, DevnetError};
 use blockchain::*;
 use control::*;
 use mempool::*;

@@ -7,7 +7,7 @@ use bitcoin::consensus::encode::deserialize;
 use bitcoin::hashes::Hash;
 use bitcoin::{Block, BlockHash};
 use common::{http, Rpc, Wallet};
-use lnedge_node::devnet::{Devnet, DevnetConfig, RpcAuth, RpcServer, RpcServerConfig};
+use lnedge_devnet::{Devnet, DevnetConfig, RpcAuth, RpcServer, RpcServerConfig};
 use serde_json::{json, Value};
 
 async fn server(devnet: &Devnet) -> (RpcServer, Rpc) {
@@ -260,7 +260,7 @@ async fn raw_headers_and_blocks_form_a_valid_chain() {
         if height > 0 {
             // BIP 34 and the regtest halving at 150.
             let script = &block.txdata[0].input[0].script_sig;
-            let expected = lnedge_node::devnet::block::bip34_height_push(height as u32);
+            let expected = lnedge_devnet::block::bip34_height_push(height as u32);
             assert!(script.as_bytes().starts_with(expected.as_bytes()));
             let paid: u64 = block.txdata[0]
                 .output
@@ -311,7 +311,7 @@ async fn raw_headers_and_blocks_form_a_valid_chain() {
 #[tokio::test(flavor = "multi_thread")]
 async fn informational_methods_answer() {
     let devnet = Devnet::new(DevnetConfig {
-        fee_curve: lnedge_node::devnet::FeeCurve::new(vec![(1, 30.0), (6, 8.0)]),
+        fee_curve: lnedge_devnet::FeeCurve::new(vec![(1, 30.0), (6, 8.0)]),
         ..DevnetConfig::default()
     })
     .unwrap();
@@ -396,7 +396,7 @@ async fn every_method_answers_odd_parameters_with_json() {
         json!([1, 2, 3, 4, 5, 6]),
         json!({"nonsense": 1}),
     ];
-    let methods: Vec<&str> = lnedge_node::devnet::rpc::methods::method_names().collect();
+    let methods: Vec<&str> = lnedge_devnet::rpc::methods::method_names().collect();
     for method in methods {
         for params in &shapes {
             let (status, reply) = rpc.raw(method, params.clone()).await;

@@ -1,27 +1,5 @@
-//! `devnet`: an embedded regtest chain that speaks Bitcoin Core's JSON-RPC.
-//!
-//! Real regtest blocks (Bitcoin's regtest genesis, BIP 34 coinbases, regtest's 150-block
-//! halving, witness commitments, merkle roots, proof of work), a mempool with Core's main
-//! consensus and policy checks (scripts run by `bitcoinconsensus`, Bitcoin Core's interpreter),
-//! mining on demand or on an interval, `invalidateblock` reorganisations, and optional
-//! persistence. [`RpcServer`] serves the subset of Core's RPC listed in `docs/devnet.md`, so a
-//! client written for `bitcoind` (lightning-block-sync's `RpcClient`, for one) works unchanged.
-//!
-//! Layout: [`params`] (constants), [`validation`] (transaction rules), [`block`] (block
-//! building), [`chain`] (block tree, UTXO set, reorgs), [`mempool`], [`fees`]
-//! (`estimatesmartfee` curve), [`store`] (chain log), [`state`] (the pieces together),
-//! [`miner`] (interval miner), [`rpc`] (HTTP JSON-RPC server).
-
-pub mod block;
-pub mod chain;
-pub mod fees;
-pub mod mempool;
-pub mod miner;
-pub mod params;
-pub mod rpc;
-pub mod state;
-pub mod store;
-pub mod validation;
+//! The [`Devnet`] handle: one regtest chain, shared by the RPC server, the interval miner and
+//! tests, with the operations they need (mining, submitting, reorganising) under one lock.
 
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -31,14 +9,12 @@ use bitcoin::opcodes::OP_TRUE;
 use bitcoin::script::Builder;
 use bitcoin::{Block, BlockHash, ScriptBuf, Transaction, Txid};
 
-pub use chain::ChainError;
-pub use fees::FeeCurve;
-pub use mempool::{Accepted, Policy};
-pub use miner::IntervalMiner;
-pub use rpc::{RpcAuth, RpcServer, RpcServerConfig};
-pub use state::State;
-pub use store::StoreError;
-pub use validation::{RejectKind, Rejection};
+use crate::chain::ChainError;
+use crate::fees::FeeCurve;
+use crate::mempool::{Accepted, Policy};
+use crate::state::State;
+use crate::store::{ChainStore, StoreError};
+use crate::validation::Rejection;
 
 /// Errors of [`Devnet`] operations.
 #[derive(Debug, thiserror::Error)]
@@ -76,7 +52,7 @@ impl Devnet {
     /// Starts a chain: a fresh one in memory, or the one recorded in `config.data_dir`.
     pub fn new(config: DevnetConfig) -> Result<Self, DevnetError> {
         let store = match &config.data_dir {
-            Some(dir) => Some(store::ChainStore::open(dir)?),
+            Some(dir) => Some(ChainStore::open(dir)?),
             None => None,
         };
         let state = State::new(config.policy, config.fee_curve, store);

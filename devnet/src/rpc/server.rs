@@ -4,6 +4,7 @@
 use std::convert::Infallible;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 use base64::Engine;
 use http_body_util::BodyExt;
@@ -11,15 +12,13 @@ use http_body_util::Full;
 use hyper::body::{Bytes, Incoming};
 use hyper::header::{HeaderValue, AUTHORIZATION, CONTENT_TYPE, WWW_AUTHENTICATE};
 use hyper::{Method, Request, Response, StatusCode};
-use hyper_util::rt::TokioIo;
+use lnedge_http::ServeConfig;
 use serde_json::{json, Value};
 use tokio::net::TcpListener;
-use tokio::sync::oneshot;
-use tokio::task::JoinSet;
 
 use super::error::{RpcError, RPC_INVALID_REQUEST, RPC_METHOD_NOT_FOUND, RPC_PARSE_ERROR};
 use super::methods::dispatch;
-use crate::devnet::Devnet;
+use crate::Devnet;
 
 /// Name of Core's cookie file.
 pub const COOKIE_FILE: &str = ".cookie";
@@ -27,6 +26,9 @@ pub const COOKIE_FILE: &str = ".cookie";
 pub const COOKIE_USER: &str = "__cookie__";
 /// Largest request body accepted (Core's limit is also 32 MB).
 const MAX_BODY: usize = 32 * 1024 * 1024;
+/// How long [`RpcServer::shutdown`] lets calls in flight finish before closing their
+/// connections.
+pub const DRAIN_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// How clients authenticate.
 #[derive(Clone, Debug)]
@@ -77,6 +79,9 @@ pub enum RpcServerError {
     /// No randomness for the cookie.
     #[error("no randomness for the RPC cookie: {0}")]
     Random(String),
+    /// The HTTP server could not start.
+    #[error("RPC server: {0}")]
+    Serve(#[source] lnedge_http::ServeError),
 }
 
 /// A running JSON-RPC server; stops on [`shutdown`](Self::shutdown) or when dropped.
@@ -86,8 +91,7 @@ pub struct RpcServer {
     user: String,
     password: String,
     cookie_path: Option<PathBuf>,
-    stop: Option<oneshot::Sender<()>>,
-    task: Option<tokio::task::JoinHandle<()>>,
+    server: Option<lnedge_http::ServerHandle>,
 }
 
 impl RpcServer {
@@ -118,47 +122,19 @@ impl RpcServer {
             "Basic {}",
             base64::engine::general_purpose::STANDARD.encode(format!("{user}:{password}"))
         );
-        let (stop, mut stopped) = oneshot::channel();
-        let task = tokio::spawn(async move {
-            let mut connections = JoinSet::new();
-            loop {
-                tokio::select! {
-                    _ = &mut stopped => break,
-                    accepted = listener.accept() => {
-                        let stream = match accepted {
-                            Ok((stream, _)) => stream,
-                            Err(e) => {
-                                // Out of file descriptors and the like: back off a little.
-                                tracing::warn!(error = %e, "RPC accept failed");
-                                tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-                                continue;
-                            }
-                        };
-                        let devnet = devnet.clone();
-                        let expected = expected.clone();
-                        connections.spawn(async move {
-                            let service = hyper::service::service_fn(move |req| {
-                                handle(devnet.clone(), expected.clone(), req)
-                            });
-                            let conn = hyper::server::conn::http1::Builder::new()
-                                .serve_connection(TokioIo::new(stream), service);
-                            if let Err(e) = conn.await {
-                                tracing::debug!(error = %e, "RPC connection ended with an error");
-                            }
-                        });
-                    }
-                    Some(_) = connections.join_next(), if !connections.is_empty() => {}
-                }
-            }
-            connections.shutdown().await;
-        });
+        let service =
+            hyper::service::service_fn(move |req| handle(devnet.clone(), expected.clone(), req));
+        // Accept backoff, 30 s header-read timeout (idle keep-alive too, like Core's
+        // -rpcservertimeout), connection bound, TCP_NODELAY, bounded drain on shutdown.
+        let config = ServeConfig::new("devnet RPC").drain_timeout(DRAIN_TIMEOUT);
+        let server =
+            lnedge_http::serve(listener, service, config).map_err(RpcServerError::Serve)?;
         Ok(RpcServer {
             addr,
             user,
             password,
             cookie_path,
-            stop: Some(stop),
-            task: Some(task),
+            server: Some(server),
         })
     }
 
@@ -192,13 +168,14 @@ impl RpcServer {
         self.cookie_path.as_deref()
     }
 
-    /// Stops accepting, closes connections, removes the cookie file.
+    /// Stops accepting, lets calls in flight finish for up to [`DRAIN_TIMEOUT`], closes
+    /// connections, removes the cookie file.
     pub async fn shutdown(mut self) {
-        if let Some(stop) = self.stop.take() {
-            let _ = stop.send(());
-        }
-        if let Some(task) = self.task.take() {
-            let _ = task.await;
+        if let Some(server) = self.server.take() {
+            // lnedge-http logs what it had to abort.
+            if let Err(e) = server.shutdown().await {
+                tracing::warn!(error = %e, "RPC server did not stop cleanly");
+            }
         }
         self.remove_cookie();
     }
@@ -212,9 +189,8 @@ impl RpcServer {
 
 impl Drop for RpcServer {
     fn drop(&mut self) {
-        if let Some(stop) = self.stop.take() {
-            let _ = stop.send(());
-        }
+        // Dropping the server handle stops it.
+        self.server.take();
         self.remove_cookie();
     }
 }

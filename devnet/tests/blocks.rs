@@ -5,9 +5,9 @@ mod common;
 
 use bitcoin::hashes::Hash;
 use bitcoin::{Amount, Block, BlockHash, ScriptBuf, TxMerkleNode};
-use lnedge_node::devnet::block::{assemble, coinbase, grind};
-use lnedge_node::devnet::chain::Chain;
-use lnedge_node::devnet::params::subsidy;
+use lnedge_devnet::block::{assemble, coinbase, grind};
+use lnedge_devnet::chain::Chain;
+use lnedge_devnet::params::subsidy;
 
 fn next_block(chain: &Chain, value: Amount, txs: Vec<bitcoin::Transaction>) -> Block {
     let height = chain.height() + 1;
@@ -144,14 +144,14 @@ fn side_branch_with_more_work_takes_over() {
     assert_eq!(chain.tip_hash(), b3.block_hash());
     assert_eq!(
         chain.invalidate(&genesis).unwrap_err(),
-        lnedge_node::devnet::ChainError::Genesis
+        lnedge_devnet::ChainError::Genesis
     );
 }
 
 #[tokio::test(flavor = "multi_thread")]
 async fn submitblock_answers_like_core() {
     use bitcoin::consensus::encode::serialize_hex;
-    use lnedge_node::devnet::{Devnet, RpcAuth, RpcServer, RpcServerConfig};
+    use lnedge_devnet::{Devnet, RpcAuth, RpcServer, RpcServerConfig};
     use serde_json::json;
 
     let devnet = Devnet::in_memory();

@@ -5,13 +5,13 @@ use bitcoin::{Amount, BlockHash, Transaction, Txid};
 use serde_json::Map;
 
 use super::rejection_error;
-use crate::devnet::validation::RejectKind;
+use crate::validation::RejectKind;
 use serde_json::{json, Value};
 
 use super::super::error::*;
 use super::super::json;
 use super::super::params::{decode_tx, type_error, Params};
-use crate::devnet::Devnet;
+use crate::Devnet;
 
 pub(super) fn getrawtransaction(devnet: &Devnet, p: &Params) -> Result<Value, RpcError> {
     let txid: Txid = p.hash(0)?;
@@ -95,7 +95,7 @@ pub(super) fn getrawtransaction(devnet: &Devnet, p: &Params) -> Result<Value, Rp
 pub(super) fn max_fee_rate(p: &Params, i: usize) -> Result<u64, RpcError> {
     Ok(p.opt_amount(i)?
         .map(|a| a.to_sat())
-        .unwrap_or(crate::devnet::params::DEFAULT_MAX_FEE_RATE_SAT_PER_KVB))
+        .unwrap_or(crate::params::DEFAULT_MAX_FEE_RATE_SAT_PER_KVB))
 }
 
 pub(super) fn sendrawtransaction(devnet: &Devnet, p: &Params) -> Result<Value, RpcError> {
@@ -154,7 +154,7 @@ pub(super) fn testmempoolaccept(devnet: &Devnet, p: &Params) -> Result<Value, Rp
     let state = devnet.lock();
     // Each transaction is checked as if the earlier allowed ones were in the mempool.
     let mut pool = state.mempool.clone();
-    let now = crate::devnet::state::unix_now();
+    let now = crate::state::unix_now();
     let results: Vec<Value> = txs
         .iter()
         .map(|tx| {

@@ -6,8 +6,8 @@ use bitcoin::script::{read_scriptint, Instruction};
 use bitcoin::{Address, Amount, Network, Script, Transaction};
 use serde_json::{json, Map, Value};
 
-use crate::devnet::chain::{BlockEntry, Chain};
-use crate::devnet::validation::Coin;
+use crate::chain::{BlockEntry, Chain};
+use crate::validation::Coin;
 
 /// An amount as Core writes it: a JSON number of BTC.
 pub fn amount(value: Amount) -> Value {
@@ -293,7 +293,7 @@ mod tests {
             "0 0000000000000000000000000000000000000000"
         );
         assert_eq!(script_type(&p2wpkh), "witness_v0_keyhash");
-        let cb = crate::devnet::block::coinbase_script_sig(300, 0);
+        let cb = crate::block::coinbase_script_sig(300, 0);
         assert_eq!(script_asm(&cb), "300 0");
         assert_eq!(amount(Amount::from_sat(123_456_789)), json!(1.23456789));
     }

@@ -1,9 +1,9 @@
 //! Property tests: whatever bytes or parameters arrive, the RPC layer answers with a JSON-RPC
 //! reply (or nothing, for a notification) and never panics.
 
-use lnedge_node::devnet::rpc::methods::method_names;
-use lnedge_node::devnet::rpc::server::answer_body;
-use lnedge_node::devnet::{anyone_can_spend_script, Devnet};
+use lnedge_devnet::rpc::methods::method_names;
+use lnedge_devnet::rpc::server::answer_body;
+use lnedge_devnet::{anyone_can_spend_script, Devnet};
 use proptest::prelude::*;
 use serde_json::{json, Value};
 

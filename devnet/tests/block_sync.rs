@@ -9,7 +9,7 @@ use lightning_block_sync::init::validate_best_block_header;
 use lightning_block_sync::poll::ChainPoller;
 use lightning_block_sync::rpc::RpcClient;
 use lightning_block_sync::{BlockData, BlockSource, HeaderCache, SpvClient};
-use lnedge_node::devnet::{anyone_can_spend_script, Devnet, RpcAuth, RpcServer, RpcServerConfig};
+use lnedge_devnet::{anyone_can_spend_script, Devnet, RpcAuth, RpcServer, RpcServerConfig};
 
 /// Records what the SPV client tells it.
 #[derive(Default)]
