@@ -1,5 +1,6 @@
 //! The admin API client the node commands use: hyper-util's client over plain HTTP, the bearer
-//! token read from the node's token file, `{"error": …}` replies turned into errors.
+//! token read from the node's token file. Requests and replies are the API's own types
+//! ([`lnedge_node::api::types`]); `{"error": …}` replies ([`ErrorReply`]) become errors.
 
 use std::path::{Path, PathBuf};
 
@@ -7,11 +8,13 @@ use anyhow::{anyhow, bail, Context};
 use http_body_util::{BodyExt, Full};
 use hyper::body::Bytes;
 use hyper::header::{AUTHORIZATION, CONTENT_TYPE};
-use hyper::{Method, Request};
+use hyper::{Method, Request, StatusCode};
 use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::client::legacy::Client;
 use hyper_util::rt::TokioExecutor;
-use serde_json::Value;
+use lnedge_node::api::types::ErrorReply;
+use serde::de::{DeserializeOwned, IgnoredAny};
+use serde::Serialize;
 
 /// Default address of the admin API (`lnedge node run --api`, `lnedge --api`).
 pub const DEFAULT_API_ADDR: &str = "127.0.0.1:9737";
@@ -71,26 +74,37 @@ impl ApiClient {
         })
     }
 
-    /// `GET path`.
-    pub async fn get(&self, path: &str) -> anyhow::Result<Value> {
+    /// `GET path`, its reply read as an `R`.
+    pub async fn get<R: DeserializeOwned>(&self, path: &str) -> anyhow::Result<R> {
         self.send(Method::GET, path, None).await
     }
 
-    /// `POST path` with a JSON body.
-    pub async fn post(&self, path: &str, body: Value) -> anyhow::Result<Value> {
+    /// `POST path` with `request` as its JSON body, the reply read as an `R`.
+    pub async fn post<Q: Serialize, R: DeserializeOwned>(
+        &self,
+        path: &str,
+        request: &Q,
+    ) -> anyhow::Result<R> {
+        let body = serde_json::to_vec(request)
+            .with_context(|| format!("cannot encode the request to {path}"))?;
         self.send(Method::POST, path, Some(body)).await
     }
 
-    async fn send(&self, method: Method, path: &str, body: Option<Value>) -> anyhow::Result<Value> {
+    async fn send<R: DeserializeOwned>(
+        &self,
+        method: Method,
+        path: &str,
+        body: Option<Vec<u8>>,
+    ) -> anyhow::Result<R> {
         let url = format!("{}{path}", self.base);
         let mut request = Request::builder()
             .method(method)
             .uri(&url)
             .header(AUTHORIZATION, &self.auth);
         let bytes = match body {
-            Some(value) => {
+            Some(body) => {
                 request = request.header(CONTENT_TYPE, "application/json");
-                Bytes::from(value.to_string())
+                Bytes::from(body)
             }
             None => Bytes::new(),
         };
@@ -111,22 +125,32 @@ impl ApiClient {
             .await
             .with_context(|| format!("reading the reply of {url}"))?
             .to_bytes();
-        let value: Value = serde_json::from_slice(&body).with_context(|| {
-            format!(
-                "the API answered {status} with something that is not JSON: {}",
-                String::from_utf8_lossy(&body[..body.len().min(200)])
-            )
-        })?;
-        if !status.is_success() {
-            let message = value
-                .get("error")
-                .and_then(Value::as_str)
-                .map(str::to_string)
-                .unwrap_or_else(|| value.to_string());
-            bail!("{message} (HTTP {})", status.as_u16());
-        }
-        Ok(value)
+        decode_reply(status, &body, &url)
     }
+}
+
+/// Reads a reply: an `R` on success, an error carrying [`ErrorReply::error`] otherwise.
+fn decode_reply<R: DeserializeOwned>(
+    status: StatusCode,
+    body: &[u8],
+    url: &str,
+) -> anyhow::Result<R> {
+    if let Err(e) = serde_json::from_slice::<IgnoredAny>(body) {
+        return Err(anyhow::Error::new(e).context(format!(
+            "the API answered {status} with something that is not JSON: {}",
+            String::from_utf8_lossy(&body[..body.len().min(200)])
+        )));
+    }
+    if !status.is_success() {
+        let message = match serde_json::from_slice::<ErrorReply>(body) {
+            Ok(reply) => reply.error,
+            // JSON without an `error` text: show it whole, on one line.
+            Err(_) => serde_json::from_slice::<serde_json::Value>(body)?.to_string(),
+        };
+        bail!("{message} (HTTP {})", status.as_u16());
+    }
+    serde_json::from_slice(body)
+        .with_context(|| format!("the API's reply to {url} is not what this lnedge expects"))
 }
 
 /// An error and its sources on one line.
@@ -139,4 +163,55 @@ fn chain(e: &dyn std::error::Error) -> String {
         source = s.source();
     }
     text
+}
+
+#[cfg(test)]
+mod tests {
+    use lnedge_node::api::types::{NewAddress, Peer};
+
+    use super::*;
+
+    const URL: &str = "http://127.0.0.1:9737/v1/wallet/address";
+
+    fn error_of<R: DeserializeOwned + std::fmt::Debug>(status: StatusCode, body: &str) -> String {
+        format!(
+            "{:#}",
+            decode_reply::<R>(status, body.as_bytes(), URL).unwrap_err()
+        )
+    }
+
+    #[test]
+    fn replies_decode_into_their_type() {
+        let reply: NewAddress =
+            decode_reply(StatusCode::OK, b"{\"address\":\"bcrt1q\"}\n", URL).unwrap();
+        assert_eq!(reply.address, "bcrt1q");
+        let peers: Vec<Peer> = decode_reply(StatusCode::OK, b"[]\n", URL).unwrap();
+        assert!(peers.is_empty());
+    }
+
+    #[test]
+    fn error_replies_carry_their_text() {
+        assert_eq!(
+            error_of::<NewAddress>(StatusCode::NOT_FOUND, "{\"error\":\"no payment\"}\n"),
+            "no payment (HTTP 404)"
+        );
+        assert_eq!(
+            error_of::<NewAddress>(StatusCode::BAD_GATEWAY, "{\"oops\":1}"),
+            "{\"oops\":1} (HTTP 502)"
+        );
+        let e = error_of::<NewAddress>(StatusCode::BAD_GATEWAY, "<html>");
+        assert!(
+            e.starts_with(
+                "the API answered 502 Bad Gateway with something that is not JSON: <html>: "
+            ),
+            "{e}"
+        );
+        let e = error_of::<NewAddress>(StatusCode::OK, "{\"txid\":\"ab\"}");
+        assert!(
+            e.starts_with(&format!(
+                "the API's reply to {URL} is not what this lnedge expects: missing field `address`"
+            )),
+            "{e}"
+        );
+    }
 }

@@ -1,12 +1,20 @@
 //! The commands that drive a running node over its admin API (`lnedge info`, `peer`,
 //! `channel`, `invoice`, `pay`, `offer`, `payments`, `wallet`): tables by default, the API's
-//! JSON with `--json`.
+//! JSON with `--json`. Requests and replies are the API's types ([`lnedge_node::api::types`]).
 
+use std::fmt::Display;
 use std::path::PathBuf;
 
 use anyhow::{bail, Context};
 use clap::Subcommand;
-use serde_json::{json, Value};
+use lnedge_node::api::types::{
+    Channel, CloseChannelRequest, ClosingChannel, ConnectPeerRequest, ConnectedPeer,
+    CreateInvoiceRequest, CreateOfferRequest, DisconnectPeerRequest, DisconnectedPeer,
+    EmptyRequest, Invoice, NewAddress, NodeInfo, Offer, OpenChannelRequest, OpenedChannel,
+    PayInvoiceRequest, PayOfferRequest, Payment, Peer, SentTransaction, WalletBalance,
+    WalletSendRequest,
+};
+use serde::Serialize;
 
 use crate::api_client::{default_data_dir, token_path, ApiClient, DEFAULT_API_ADDR};
 use crate::output::line;
@@ -156,88 +164,56 @@ pub fn run(command: ApiCommand, options: ClientOptions) -> anyhow::Result<()> {
         .enable_all()
         .build()
         .context("starting the async runtime")?;
-    let (reply, text) = runtime.block_on(execute(&client, command))?;
-    if options.json {
-        line(&serde_json::to_string_pretty(&reply)?)
-    } else {
-        line(&text)
-    }
+    let output = runtime.block_on(execute(&client, command, options.json))?;
+    line(&output)
 }
 
-fn str_of(v: &Value, key: &str) -> String {
-    match &v[key] {
-        Value::Null => "-".into(),
-        Value::String(s) => s.clone(),
-        other => other.to_string(),
+/// What a command prints for `reply`: the API's JSON with `--json`, else `text(reply)`.
+fn show<T: Serialize>(
+    reply: &T,
+    json: bool,
+    text: impl FnOnce(&T) -> String,
+) -> anyhow::Result<String> {
+    if !json {
+        return Ok(text(reply));
     }
+    // Through `Value`, as the node encodes its replies: the same keys in the same order as the
+    // JSON the API sent.
+    Ok(serde_json::to_string_pretty(&serde_json::to_value(reply)?)?)
 }
 
-/// Sends the command; returns the API's reply and its text rendering.
-async fn execute(client: &ApiClient, command: ApiCommand) -> anyhow::Result<(Value, String)> {
-    Ok(match command {
+/// An optional field as a table cell: `-` when absent.
+fn or_dash<T: Display>(value: &Option<T>) -> String {
+    value
+        .as_ref()
+        .map_or_else(|| "-".to_string(), ToString::to_string)
+}
+
+/// Sends the command; returns what to print (`json`: the API's reply as JSON).
+async fn execute(client: &ApiClient, command: ApiCommand, json: bool) -> anyhow::Result<String> {
+    match command {
         ApiCommand::Info => {
-            let v = client.get("/v1/info").await?;
-            let text = key_values(&[
-                ("node id", str_of(&v, "node_id")),
-                ("alias", str_of(&v, "alias")),
-                ("network", str_of(&v, "network")),
-                ("listening on", str_of(&v, "listen_address")),
-                ("block height", str_of(&v, "block_height")),
-                ("block hash", str_of(&v, "block_hash")),
-                ("peers", str_of(&v, "peers")),
-                (
-                    "channels",
-                    format!(
-                        "{} ({} usable)",
-                        str_of(&v, "channels"),
-                        str_of(&v, "usable_channels")
-                    ),
-                ),
-                (
-                    "graph",
-                    format!(
-                        "{} nodes, {} channels",
-                        str_of(&v, "graph_nodes"),
-                        str_of(&v, "graph_channels")
-                    ),
-                ),
-            ]);
-            (v, text)
+            let info: NodeInfo = client.get("/v1/info").await?;
+            show(&info, json, info_text)
         }
         ApiCommand::Peer(PeerCommand::Connect { uri }) => {
-            let v = client
-                .post("/v1/peers/connect", json!({ "uri": uri }))
-                .await?;
-            let text = format!(
-                "connected to {} at {}",
-                str_of(&v, "node_id"),
-                str_of(&v, "address")
-            );
-            (v, text)
+            let request = ConnectPeerRequest {
+                uri: Some(uri),
+                ..Default::default()
+            };
+            let peer: ConnectedPeer = client.post("/v1/peers/connect", &request).await?;
+            show(&peer, json, |p| {
+                format!("connected to {} at {}", p.node_id, p.address)
+            })
         }
         ApiCommand::Peer(PeerCommand::List) => {
-            let v = client.get("/v1/peers").await?;
-            let mut t = Table::new(&["NODE ID", "ADDRESS", "DIRECTION"]);
-            for p in v.as_array().into_iter().flatten() {
-                let direction = if p["inbound"].as_bool() == Some(true) {
-                    "inbound"
-                } else {
-                    "outbound"
-                };
-                t.row(vec![
-                    str_of(p, "node_id"),
-                    str_of(p, "address"),
-                    direction.into(),
-                ]);
-            }
-            (v, t.render())
+            let peers: Vec<Peer> = client.get("/v1/peers").await?;
+            show(&peers, json, |p| peers_table(p))
         }
         ApiCommand::Peer(PeerCommand::Disconnect { node_id }) => {
-            let v = client
-                .post("/v1/peers/disconnect", json!({ "node_id": node_id }))
-                .await?;
-            let text = format!("disconnected {}", str_of(&v, "node_id"));
-            (v, text)
+            let request = DisconnectPeerRequest { node_id };
+            let peer: DisconnectedPeer = client.post("/v1/peers/disconnect", &request).await?;
+            show(&peer, json, |p| format!("disconnected {}", p.node_id))
         }
         ApiCommand::Channel(ChannelCommand::Open {
             node_id,
@@ -245,86 +221,56 @@ async fn execute(client: &ApiClient, command: ApiCommand) -> anyhow::Result<(Val
             push_msat,
             public,
         }) => {
-            let body = json!({
-                "node_id": node_id,
-                "amount_sat": amount_sat,
-                "push_msat": push_msat,
-                "public": public,
-            });
-            let v = client.post("/v1/channels/open", body).await?;
-            let text = format!(
-                "opening channel {} to {} ({amount_sat} sat); it is usable after the funding transaction confirms",
-                str_of(&v, "channel_id"),
-                str_of(&v, "counterparty"),
-            );
-            (v, text)
+            let request = OpenChannelRequest {
+                node_id,
+                amount_sat,
+                push_msat,
+                public,
+            };
+            let channel: OpenedChannel = client.post("/v1/channels/open", &request).await?;
+            show(&channel, json, |c| {
+                format!(
+                    "opening channel {} to {} ({amount_sat} sat); it is usable after the funding transaction confirms",
+                    c.channel_id, c.counterparty,
+                )
+            })
         }
         ApiCommand::Channel(ChannelCommand::Close { channel_id, force }) => {
-            let v = client
-                .post(
-                    "/v1/channels/close",
-                    json!({ "channel_id": channel_id, "force": force }),
-                )
-                .await?;
+            let request = CloseChannelRequest { channel_id, force };
+            let channel: ClosingChannel = client.post("/v1/channels/close", &request).await?;
             let how = if force { "force-closing" } else { "closing" };
-            let text = format!("{how} channel {}", str_of(&v, "channel_id"));
-            (v, text)
+            show(&channel, json, |c| {
+                format!("{how} channel {}", c.channel_id)
+            })
         }
         ApiCommand::Channel(ChannelCommand::List) => {
-            let v = client.get("/v1/channels").await?;
-            let mut t = Table::new(&[
-                "CHANNEL ID",
-                "PEER",
-                "CAPACITY SAT",
-                "OUT MSAT",
-                "IN MSAT",
-                "CONFS",
-                "STATE",
-                "SCID",
-            ]);
-            for c in v.as_array().into_iter().flatten() {
-                let state = if c["usable"].as_bool() == Some(true) {
-                    "usable"
-                } else if c["ready"].as_bool() == Some(true) {
-                    "ready (peer offline)"
-                } else {
-                    "pending"
-                };
-                t.row(vec![
-                    str_of(c, "channel_id"),
-                    str_of(c, "counterparty"),
-                    str_of(c, "capacity_sat"),
-                    str_of(c, "outbound_msat"),
-                    str_of(c, "inbound_msat"),
-                    str_of(c, "confirmations"),
-                    state.into(),
-                    str_of(c, "short_channel_id"),
-                ]);
-            }
-            (v, t.render())
+            let channels: Vec<Channel> = client.get("/v1/channels").await?;
+            show(&channels, json, |c| channels_table(c))
         }
         ApiCommand::Invoice {
             amount_msat,
             description,
             expiry,
         } => {
-            let amount = match amount_msat.trim() {
+            let amount_msat = match amount_msat.trim() {
                 "any" => None,
                 n => Some(n.parse::<u64>().with_context(|| {
                     format!("amount `{n}` is neither a number of millisatoshis nor `any`")
                 })?),
             };
-            let mut body = json!({ "amount_msat": amount, "description": description });
-            if let Some(expiry) = expiry {
-                body["expiry_secs"] = json!(expiry);
-            }
-            let v = client.post("/v1/invoices", body).await?;
-            let text = key_values(&[
-                ("invoice", str_of(&v, "invoice")),
-                ("payment hash", str_of(&v, "payment_hash")),
-                ("expires in", format!("{} s", str_of(&v, "expiry_secs"))),
-            ]);
-            (v, text)
+            let request = CreateInvoiceRequest {
+                amount_msat,
+                description: Some(description),
+                expiry_secs: expiry,
+            };
+            let invoice: Invoice = client.post("/v1/invoices", &request).await?;
+            show(&invoice, json, |i| {
+                key_values(&[
+                    ("invoice", i.invoice.clone()),
+                    ("payment hash", i.payment_hash.clone()),
+                    ("expires in", format!("{} s", i.expiry_secs)),
+                ])
+            })
         }
         ApiCommand::Pay {
             destination,
@@ -333,92 +279,58 @@ async fn execute(client: &ApiClient, command: ApiCommand) -> anyhow::Result<(Val
         } => {
             let destination = destination.trim().to_string();
             let is_offer = destination.to_ascii_lowercase().starts_with("lno1");
-            let (path, field) = if is_offer {
-                ("/v1/offers/pay", "offer")
+            let payment: Payment = if is_offer {
+                let request = PayOfferRequest {
+                    offer: destination,
+                    amount_msat,
+                    wait_secs: Some(wait),
+                };
+                client.post("/v1/offers/pay", &request).await?
             } else {
-                ("/v1/invoices/pay", "invoice")
+                let request = PayInvoiceRequest {
+                    invoice: destination,
+                    amount_msat,
+                    wait_secs: Some(wait),
+                };
+                client.post("/v1/invoices/pay", &request).await?
             };
-            let body = json!({ field: destination, "amount_msat": amount_msat, "wait_secs": wait });
-            let v = client.post(path, body).await?;
-            if v["status"] == "failed" {
+            if payment.status == "failed" {
                 bail!(
                     "payment {} failed: {}",
-                    str_of(&v, "id"),
-                    str_of(&v, "failure")
+                    payment.id,
+                    or_dash(&payment.failure)
                 );
             }
-            let text = payment_text(&v);
-            (v, text)
+            show(&payment, json, payment_text)
         }
         ApiCommand::Offer {
             amount_msat,
             description,
         } => {
-            let v = client
-                .post(
-                    "/v1/offers",
-                    json!({ "amount_msat": amount_msat, "description": description }),
-                )
-                .await?;
-            let text = key_values(&[
-                ("offer", str_of(&v, "offer")),
-                ("offer id", str_of(&v, "offer_id")),
-            ]);
-            (v, text)
+            let request = CreateOfferRequest {
+                amount_msat,
+                description: Some(description),
+            };
+            let offer: Offer = client.post("/v1/offers", &request).await?;
+            show(&offer, json, |o| {
+                key_values(&[("offer", o.offer.clone()), ("offer id", o.offer_id.clone())])
+            })
         }
         ApiCommand::Payments { id: Some(id) } => {
-            let v = client.get(&format!("/v1/payments/{}", id.trim())).await?;
-            let text = payment_text(&v);
-            (v, text)
+            let payment: Payment = client.get(&format!("/v1/payments/{}", id.trim())).await?;
+            show(&payment, json, payment_text)
         }
         ApiCommand::Payments { id: None } => {
-            let v = client.get("/v1/payments").await?;
-            let mut t = Table::new(&[
-                "ID",
-                "DIRECTION",
-                "KIND",
-                "STATUS",
-                "AMOUNT MSAT",
-                "FEE MSAT",
-                "CREATED (UTC)",
-            ]);
-            for p in v.as_array().into_iter().flatten() {
-                t.row(vec![
-                    str_of(p, "id"),
-                    str_of(p, "direction"),
-                    str_of(p, "kind"),
-                    str_of(p, "status"),
-                    str_of(p, "amount_msat"),
-                    str_of(p, "fee_msat"),
-                    p["created_at"]
-                        .as_u64()
-                        .map(utc_time)
-                        .unwrap_or_else(|| "-".into()),
-                ]);
-            }
-            (v, t.render())
+            let payments: Vec<Payment> = client.get("/v1/payments").await?;
+            show(&payments, json, |p| payments_table(p))
         }
         ApiCommand::Wallet(WalletCommand::Address) => {
-            let v = client.post("/v1/wallet/address", json!({})).await?;
-            let text = str_of(&v, "address");
-            (v, text)
+            let address: NewAddress = client.post("/v1/wallet/address", &EmptyRequest {}).await?;
+            show(&address, json, |a| a.address.clone())
         }
         ApiCommand::Wallet(WalletCommand::Balance) => {
-            let v = client.get("/v1/wallet/balance").await?;
-            let text = key_values(&[
-                ("confirmed", format!("{} sat", str_of(&v, "confirmed_sat"))),
-                (
-                    "pending (own)",
-                    format!("{} sat", str_of(&v, "trusted_pending_sat")),
-                ),
-                (
-                    "pending (incoming)",
-                    format!("{} sat", str_of(&v, "untrusted_pending_sat")),
-                ),
-                ("immature", format!("{} sat", str_of(&v, "immature_sat"))),
-                ("total", format!("{} sat", str_of(&v, "total_sat"))),
-            ]);
-            (v, text)
+            let balance: WalletBalance = client.get("/v1/wallet/balance").await?;
+            show(&balance, json, balance_text)
         }
         ApiCommand::Wallet(WalletCommand::Send {
             address,
@@ -426,35 +338,136 @@ async fn execute(client: &ApiClient, command: ApiCommand) -> anyhow::Result<(Val
             all,
             fee_rate,
         }) => {
-            let mut body = json!({ "address": address });
-            match (amount_sat, all) {
-                (Some(sat), false) => body["amount_sat"] = json!(sat),
-                (None, true) => body["send_all"] = json!(true),
+            let (amount_sat, send_all) = match (amount_sat, all) {
+                (Some(sat), false) => (Some(sat), false),
+                (None, true) => (None, true),
                 _ => bail!("give an amount in satoshis or --all"),
-            }
-            if let Some(rate) = fee_rate {
-                body["fee_rate_sat_per_vb"] = json!(rate);
-            }
-            let v = client.post("/v1/wallet/send", body).await?;
-            let text = format!("sent: txid {}", str_of(&v, "txid"));
-            (v, text)
+            };
+            let request = WalletSendRequest {
+                address,
+                amount_sat,
+                send_all,
+                fee_rate_sat_per_vb: fee_rate,
+            };
+            let sent: SentTransaction = client.post("/v1/wallet/send", &request).await?;
+            show(&sent, json, |s| format!("sent: txid {}", s.txid))
         }
-    })
+    }
 }
 
-fn payment_text(v: &Value) -> String {
+fn info_text(i: &NodeInfo) -> String {
     key_values(&[
-        ("payment id", str_of(v, "id")),
-        ("payment hash", str_of(v, "payment_hash")),
+        ("node id", i.node_id.clone()),
+        ("alias", i.alias.clone()),
+        ("network", i.network.clone()),
+        ("listening on", or_dash(&i.listen_address)),
+        ("block height", i.block_height.to_string()),
+        ("block hash", i.block_hash.clone()),
+        ("peers", i.peers.to_string()),
         (
-            "type",
-            format!("{} {}", str_of(v, "direction"), str_of(v, "kind")),
+            "channels",
+            format!("{} ({} usable)", i.channels, i.usable_channels),
         ),
-        ("status", str_of(v, "status")),
-        ("amount", format!("{} msat", str_of(v, "amount_msat"))),
-        ("fee", format!("{} msat", str_of(v, "fee_msat"))),
-        ("preimage", str_of(v, "preimage")),
-        ("failure", str_of(v, "failure")),
+        (
+            "graph",
+            format!("{} nodes, {} channels", i.graph_nodes, i.graph_channels),
+        ),
+    ])
+}
+
+fn peers_table(peers: &[Peer]) -> String {
+    let mut t = Table::new(&["NODE ID", "ADDRESS", "DIRECTION"]);
+    for p in peers {
+        let direction = if p.inbound { "inbound" } else { "outbound" };
+        t.row(vec![
+            p.node_id.clone(),
+            or_dash(&p.address),
+            direction.into(),
+        ]);
+    }
+    t.render()
+}
+
+fn channels_table(channels: &[Channel]) -> String {
+    let mut t = Table::new(&[
+        "CHANNEL ID",
+        "PEER",
+        "CAPACITY SAT",
+        "OUT MSAT",
+        "IN MSAT",
+        "CONFS",
+        "STATE",
+        "SCID",
+    ]);
+    for c in channels {
+        let state = if c.usable {
+            "usable"
+        } else if c.ready {
+            "ready (peer offline)"
+        } else {
+            "pending"
+        };
+        t.row(vec![
+            c.channel_id.clone(),
+            c.counterparty.clone(),
+            c.capacity_sat.to_string(),
+            c.outbound_msat.to_string(),
+            c.inbound_msat.to_string(),
+            or_dash(&c.confirmations),
+            state.into(),
+            or_dash(&c.short_channel_id),
+        ]);
+    }
+    t.render()
+}
+
+fn payments_table(payments: &[Payment]) -> String {
+    let mut t = Table::new(&[
+        "ID",
+        "DIRECTION",
+        "KIND",
+        "STATUS",
+        "AMOUNT MSAT",
+        "FEE MSAT",
+        "CREATED (UTC)",
+    ]);
+    for p in payments {
+        t.row(vec![
+            p.id.clone(),
+            p.direction.clone(),
+            p.kind.clone(),
+            p.status.clone(),
+            or_dash(&p.amount_msat),
+            or_dash(&p.fee_msat),
+            utc_time(p.created_at),
+        ]);
+    }
+    t.render()
+}
+
+fn balance_text(b: &WalletBalance) -> String {
+    key_values(&[
+        ("confirmed", format!("{} sat", b.confirmed_sat)),
+        ("pending (own)", format!("{} sat", b.trusted_pending_sat)),
+        (
+            "pending (incoming)",
+            format!("{} sat", b.untrusted_pending_sat),
+        ),
+        ("immature", format!("{} sat", b.immature_sat)),
+        ("total", format!("{} sat", b.total_sat)),
+    ])
+}
+
+fn payment_text(p: &Payment) -> String {
+    key_values(&[
+        ("payment id", p.id.clone()),
+        ("payment hash", or_dash(&p.payment_hash)),
+        ("type", format!("{} {}", p.direction, p.kind)),
+        ("status", p.status.clone()),
+        ("amount", format!("{} msat", or_dash(&p.amount_msat))),
+        ("fee", format!("{} msat", or_dash(&p.fee_msat))),
+        ("preimage", or_dash(&p.preimage)),
+        ("failure", or_dash(&p.failure)),
     ])
 }
 
@@ -482,7 +495,115 @@ fn utc_time(unix: u64) -> String {
 
 #[cfg(test)]
 mod tests {
-    use super::utc_time;
+    use serde::de::DeserializeOwned;
+
+    use super::*;
+
+    fn payment() -> Payment {
+        Payment {
+            id: "ab".repeat(32),
+            payment_hash: None,
+            direction: "inbound".into(),
+            kind: "bolt11".into(),
+            status: "pending".into(),
+            amount_msat: Some(25_000),
+            fee_msat: None,
+            preimage: None,
+            failure: None,
+            created_at: 951_782_400,
+            updated_at: 951_782_401,
+        }
+    }
+
+    /// `--json` prints what the API sent, as the client printed it when it read untyped JSON.
+    fn json_round_trip<T: Serialize + DeserializeOwned>(reply: &T) {
+        // The node's encoding of a reply.
+        let wire = serde_json::to_value(reply).unwrap().to_string();
+        let untyped: serde_json::Value = serde_json::from_str(&wire).unwrap();
+        let typed: T = serde_json::from_str(&wire).unwrap();
+        assert_eq!(
+            show(&typed, true, |_| unreachable!()).unwrap(),
+            serde_json::to_string_pretty(&untyped).unwrap()
+        );
+    }
+
+    #[test]
+    fn json_output_is_the_api_reply() {
+        json_round_trip(&payment());
+        json_round_trip(&vec![payment(), payment()]);
+        json_round_trip(&Vec::<Peer>::new());
+        json_round_trip(&NodeInfo {
+            node_id: "02ab".into(),
+            network: "regtest".into(),
+            alias: "n".into(),
+            listen_address: None,
+            block_height: 101,
+            block_hash: "00ff".into(),
+            peers: 0,
+            channels: 1,
+            usable_channels: 0,
+            graph_nodes: 0,
+            graph_channels: 0,
+        });
+        json_round_trip(&WalletBalance {
+            confirmed_sat: 1,
+            trusted_pending_sat: 2,
+            untrusted_pending_sat: 3,
+            immature_sat: 4,
+            total_sat: 10,
+        });
+    }
+
+    #[test]
+    fn absent_fields_print_as_dashes() {
+        let text = payment_text(&payment());
+        assert!(text.contains("payment hash:  -\n"), "{text}");
+        assert!(text.contains("amount:        25000 msat\n"), "{text}");
+        assert!(text.contains("fee:           - msat\n"), "{text}");
+        assert!(text.ends_with("failure:       -"), "{text}");
+        let table = payments_table(&[payment()]);
+        assert!(
+            table.ends_with(
+                "inbound    bolt11  pending  25000        -         2000-02-29 00:00:00"
+            ),
+            "{table}"
+        );
+        let peers = peers_table(&[Peer {
+            node_id: "02ab".into(),
+            address: None,
+            inbound: true,
+        }]);
+        assert_eq!(
+            peers,
+            "NODE ID  ADDRESS  DIRECTION\n02ab     -        inbound"
+        );
+    }
+
+    #[test]
+    fn requests_encode_as_before() {
+        // The bodies the client sent when it wrote them by hand (absent options then were
+        // `null`, which the node reads as absent).
+        let invoice = CreateInvoiceRequest {
+            amount_msat: Some(25_000),
+            description: Some("tea".into()),
+            expiry_secs: None,
+        };
+        assert_eq!(
+            serde_json::to_string(&invoice).unwrap(),
+            r#"{"amount_msat":25000,"description":"tea"}"#
+        );
+        let send = WalletSendRequest {
+            address: "bcrt1q".into(),
+            amount_sat: None,
+            send_all: true,
+            fee_rate_sat_per_vb: Some(2),
+        };
+        assert_eq!(
+            serde_json::to_string(&send).unwrap(),
+            r#"{"address":"bcrt1q","send_all":true,"fee_rate_sat_per_vb":2}"#
+        );
+        assert_eq!(serde_json::to_string(&EmptyRequest {}).unwrap(), "{}");
+    }
 
     #[test]
     fn utc_times() {

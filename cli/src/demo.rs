@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 use anyhow::{bail, Context};
 use clap::Args;
 use indicatif::{ProgressBar, ProgressStyle};
-use lnedge_node::devnet::{anyone_can_spend_script, Devnet, RpcAuth, RpcServer, RpcServerConfig};
+use lnedge_devnet::{anyone_can_spend_script, Devnet, RpcAuth, RpcServer, RpcServerConfig};
 use lnedge_node::model::PaymentStatus;
 use lnedge_node::{Node, NodeBuilder};
 
@@ -120,7 +120,7 @@ async fn start_node(dir: &std::path::Path, alias: &str, rpc: &RpcServer) -> anyh
         .maintenance_interval(Duration::from_secs(1))
         // A demo network: skip LDK's random HTLC batching delay (the first batch waits 2 s).
         .immediate_htlc_processing(true)
-        .build()
+        .start()
         .await
         .with_context(|| format!("starting {alias}"))
 }
@@ -202,18 +202,18 @@ async fn demo(args: DemoArgs) -> anyhow::Result<()> {
 async fn run_steps(
     demo: &mut Demo,
     devnet: &Devnet,
-    mine: &impl Fn(u32) -> Result<(), lnedge_node::devnet::DevnetError>,
+    mine: &impl Fn(u32) -> Result<(), lnedge_devnet::DevnetError>,
     alice: &Node,
     bob: &Node,
     args: &DemoArgs,
 ) -> anyhow::Result<(String, String, String)> {
     demo.step("Fund alice's wallet (one coinbase, matured)", async {
-        let address = alice.wallet_address()?;
+        let address = alice.wallet().new_address()?;
         devnet.mine(1, &address.script_pubkey())?;
         mine(100)?;
         let balance = until("alice's wallet to see the coins", || async {
             alice.sync_chain().await;
-            let b = alice.wallet_balance().confirmed_sat;
+            let b = alice.wallet().balance().confirmed_sat;
             (b > 0).then_some(b)
         })
         .await?;
@@ -223,23 +223,27 @@ async fn run_steps(
 
     demo.step("Connect alice to bob over loopback (Noise)", async {
         alice
-            .connect_peer(bob.node_id(), &bob.listen_address().unwrap().to_string())
+            .peers()
+            .connect(bob.node_id(), &bob.listen_address().unwrap().to_string())
             .await?;
-        Ok(((), format!("{} peer(s)", alice.list_peers().len())))
+        Ok(((), format!("{} peer(s)", alice.peers().list().len())))
     })
     .await?;
 
     let channel_id = demo
         .step("Open a channel alice → bob and confirm it", async {
-            alice.open_channel(bob.node_id(), args.channel_sat, 0, false)?;
+            alice
+                .channels()
+                .open(bob.node_id(), args.channel_sat, 0, false)?;
             let outpoint = until("the funding transaction", || async {
                 alice
-                    .list_channels()
+                    .channels()
+                    .list()
                     .into_iter()
                     .find_map(|c| c.funding_outpoint)
             })
             .await?;
-            let txid: bitcoin::Txid = outpoint.split(':').next().unwrap_or_default().parse()?;
+            let txid = outpoint.txid;
             until("the funding transaction in the mempool", || async {
                 devnet.lock().mempool.get(&txid).map(|_| ())
             })
@@ -248,24 +252,27 @@ async fn run_steps(
             let channel = until("the channel to become usable", || async {
                 alice.sync_chain().await;
                 bob.sync_chain().await;
-                alice.list_channels().into_iter().find(|c| c.usable)
+                alice.channels().list().into_iter().find(|c| c.usable)
             })
             .await?;
             let detail = format!("{} sat, funding {outpoint}", channel.capacity_sat);
-            Ok((channel.channel_id, detail))
+            Ok((channel.channel_id.to_string(), detail))
         })
         .await?;
 
     let bolt11 = demo
         .step("Pay a BOLT 11 invoice (bob's) from alice", async {
-            let invoice = bob.create_invoice(Some(args.invoice_msat), "lnedge demo", 600)?;
-            let id = alice.pay_invoice(&invoice.invoice, None)?;
-            let paid = alice.wait_payment(&id, STEP_TIMEOUT).await?;
+            let invoice =
+                bob.bolt11_payment()
+                    .receive(Some(args.invoice_msat), "lnedge demo", 600)?;
+            let id = alice.bolt11_payment().send(&invoice, None)?;
+            let paid = alice.payments().wait(&id, STEP_TIMEOUT).await?;
             if paid.status != PaymentStatus::Succeeded {
                 bail!("payment {}: {}", id, paid.failure.unwrap_or_default());
             }
             until("bob to record it", || async {
-                bob.payment(&invoice.payment_hash)
+                bob.payments()
+                    .get(&lnedge_node::model::PaymentId(invoice.payment_hash().0))
                     .ok()
                     .filter(|p| p.status == PaymentStatus::Succeeded)
             })
@@ -273,7 +280,7 @@ async fn run_steps(
             let detail = format!(
                 "{} paid, hash {}",
                 sat(args.invoice_msat),
-                invoice.payment_hash
+                invoice.payment_hash()
             );
             Ok((detail.clone(), detail))
         })
@@ -281,16 +288,17 @@ async fn run_steps(
 
     let bolt12 = demo
         .step("Pay a BOLT 12 offer (bob's) from alice", async {
-            let offer = bob.create_offer(None, "lnedge demo tip jar")?;
-            let id = alice.pay_offer(&offer.offer, Some(args.offer_msat))?;
-            let paid = alice.wait_payment(&id, STEP_TIMEOUT).await?;
+            let offer = bob.bolt12_payment().receive(None, "lnedge demo tip jar")?;
+            let id = alice.bolt12_payment().send(&offer, Some(args.offer_msat))?;
+            let paid = alice.payments().wait(&id, STEP_TIMEOUT).await?;
             if paid.status != PaymentStatus::Succeeded {
                 bail!("payment {}: {}", id, paid.failure.unwrap_or_default());
             }
+            let offer = offer.to_string();
             let detail = format!(
                 "{} paid, offer {}…",
                 sat(args.offer_msat),
-                &offer.offer[..offer.offer.len().min(24)]
+                &offer[..offer.len().min(24)]
             );
             Ok((detail.clone(), detail))
         })

@@ -10,7 +10,7 @@ use anyhow::{bail, Context};
 use bitcoin::address::NetworkUnchecked;
 use bitcoin::{Address, Network};
 use clap::Args;
-use lnedge_node::devnet::{
+use lnedge_devnet::{
     anyone_can_spend_script, Devnet, DevnetConfig, IntervalMiner, RpcAuth, RpcServer,
     RpcServerConfig,
 };

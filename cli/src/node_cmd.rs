@@ -295,7 +295,7 @@ async fn serve(settings: Settings) -> anyhow::Result<()> {
     std::fs::create_dir_all(&data_dir)
         .with_context(|| format!("cannot create data dir {}", data_dir.display()))?;
     let node = NodeBuilder::from_config(settings.node)
-        .build()
+        .start()
         .await
         .context("starting the node")?;
     let token_file = node.admin_token_path();
@@ -308,7 +308,8 @@ async fn serve(settings: Settings) -> anyhow::Result<()> {
     ))?;
     crate::output::line(&format!(
         "p2p: {}",
-        info.listen_address.as_deref().unwrap_or("not listening")
+        info.listen_address
+            .map_or_else(|| "not listening".to_string(), |a| a.to_string())
     ))?;
     crate::output::line(&format!("api: {api_url}"))?;
     crate::output::line(&format!("api token file: {}", token_file.display()))?;

@@ -33,7 +33,7 @@ fn start() -> Running {
     let (node, api) = runtime.block_on(async {
         let node = NodeBuilder::new(&data_dir)
             .embedded_devnet()
-            .build()
+            .start()
             .await
             .expect("node starts");
         let api = AdminApi::start(node.clone(), "127.0.0.1:0".parse().unwrap(), &token_file)

@@ -79,7 +79,7 @@ fn node_benches(c: &mut Criterion) {
             };
             let a = build(dirs.0.path(), "alice").await.unwrap();
             let b = build(dirs.1.path(), "bob").await.unwrap();
-            chain.fund(&a.wallet_address().unwrap(), 1);
+            chain.fund(&a.wallet().new_address().unwrap(), 1);
             a.sync_chain().await;
             connect(&a, &b).await;
             open_channel(&chain, &a, &b, 16_000_000, false).await;
@@ -95,9 +95,16 @@ fn node_benches(c: &mut Criterion) {
                 rt.block_on(async {
                     let start = Instant::now();
                     for _ in 0..iters {
-                        let invoice = b.create_invoice(Some(1_000), "bench", 600).unwrap();
-                        let id = a.pay_invoice(&invoice.invoice, None).unwrap();
-                        let paid = a.wait_payment(&id, Duration::from_secs(30)).await.unwrap();
+                        let invoice = b
+                            .bolt11_payment()
+                            .receive(Some(1_000), "bench", 600)
+                            .unwrap();
+                        let id = a.bolt11_payment().send(&invoice, None).unwrap();
+                        let paid = a
+                            .payments()
+                            .wait(&id, Duration::from_secs(30))
+                            .await
+                            .unwrap();
                         assert_eq!(paid.status, PaymentStatus::Succeeded);
                     }
                     start.elapsed()

@@ -20,7 +20,8 @@ pub enum ChainSource {
         auth: RpcCredentials,
     },
     /// An embedded devnet (regtest) started inside the node, keeping its chain in
-    /// `<data dir>/devnet` and serving its RPC on a loopback port.
+    /// `<data dir>/devnet` and serving its RPC on a loopback port (feature `devnet`).
+    #[cfg(feature = "devnet")]
     EmbeddedDevnet,
 }
 
@@ -119,14 +120,26 @@ impl NodeConfig {
     pub const DEFAULT_ANCHOR_RESERVE_SAT: u64 = 25_000;
 
     /// Defaults for a node keeping its state in `data_dir`: regtest, alias `lnedge`, no
-    /// listener, no API, an embedded devnet.
+    /// listener, no API, an embedded devnet (without the `devnet` feature: a local regtest
+    /// `bitcoind` at `http://127.0.0.1:18443` with its cookie in `$HOME/.bitcoin/regtest`).
     pub fn new(data_dir: impl Into<PathBuf>) -> Self {
         Self {
             data_dir: data_dir.into(),
             network: Network::Regtest,
             alias: "lnedge".into(),
             listen: None,
+            #[cfg(feature = "devnet")]
             chain: ChainSource::EmbeddedDevnet,
+            #[cfg(not(feature = "devnet"))]
+            chain: ChainSource::BitcoindRpc {
+                url: "http://127.0.0.1:18443".into(),
+                auth: RpcCredentials::CookieFile(
+                    std::env::var_os("HOME")
+                        .map(PathBuf::from)
+                        .unwrap_or_default()
+                        .join(".bitcoin/regtest/.cookie"),
+                ),
+            },
             admin_api: None,
             inbound_channels: InboundChannelPolicy::default(),
             chain_poll_interval: Duration::from_millis(500),

@@ -1,29 +1,55 @@
-//! The node's LDK event handler: funds channels from the wallet, applies the inbound channel
-//! policy, claims payments, records payment outcomes, hands closed-channel outputs to the
-//! sweeper, routes intercepted HTLCs to the interception hook, and publishes [`NodeEvent`]s.
+//! The node's core LDK event handler, the last link of the event chain
+//! ([`hooks::events`](crate::hooks::events)): funds channels from the wallet, applies the
+//! inbound channel policy, claims payments, records payment outcomes, hands closed-channel
+//! outputs to the sweeper, bumps anchor transactions and publishes [`NodeEvent`]s.
 
 use std::sync::Arc;
 
-use bitcoin::hex::DisplayHex;
 use bitcoin::Amount;
 use lightning::events::{Event, PaymentPurpose, ReplayEvent};
-use lightning::ln::types::ChannelId;
-use lightning::sign::SpendableOutputDescriptor;
+use lightning::ln::channelmanager::PaymentId;
+use lightning::sign::{KeysManager, SpendableOutputDescriptor};
+use tokio::sync::broadcast;
 
-use crate::ldk::slots::{InterceptDecision, InterceptedHtlc};
+use crate::config::InboundChannelPolicy;
+use crate::hooks::events::EventChain;
+use crate::ldk::announce::Announcer;
+use crate::ldk::types::{BumpHandler, ChannelManager, PeerManager, Sweeper};
 use crate::model::{NodeEvent, PaymentDirection, PaymentKind, PaymentStatus};
-use crate::node::NodeInner;
-use crate::payments::PaymentStore;
+use crate::payment::store::PaymentStore;
+use crate::wallet::OnchainWallet;
 
-impl NodeInner {
+/// What the core handler works with, and the extensions in front of it.
+pub(crate) struct EventHandler {
+    pub(crate) chain: EventChain,
+    pub(crate) channel_manager: Arc<ChannelManager>,
+    pub(crate) peer_manager: Arc<PeerManager>,
+    pub(crate) keys: Arc<KeysManager>,
+    pub(crate) wallet: Arc<OnchainWallet>,
+    pub(crate) sweeper: Arc<Sweeper>,
+    pub(crate) bump: Arc<BumpHandler>,
+    pub(crate) payments: Arc<PaymentStore>,
+    pub(crate) inbound_channels: InboundChannelPolicy,
+    pub(crate) announcer: Announcer,
+    pub(crate) events: broadcast::Sender<NodeEvent>,
+}
+
+impl EventHandler {
     fn publish(&self, event: NodeEvent) {
         // No subscriber is fine.
         let _ = self.events.send(event);
     }
 
-    /// Handles one LDK event. `Err(ReplayEvent)` makes LDK hand it again later (only for
-    /// failures that may heal: persistence).
+    /// Handles one LDK event: first the extensions, then the core. `Err(ReplayEvent)` makes LDK
+    /// hand it again later (only for failures that may heal: persistence).
     pub(crate) async fn handle_event(self: Arc<Self>, event: Event) -> Result<(), ReplayEvent> {
+        match self.chain.dispatch(event).await? {
+            Some(event) => self.handle_core(event).await,
+            None => Ok(()),
+        }
+    }
+
+    async fn handle_core(&self, event: Event) -> Result<(), ReplayEvent> {
         match event {
             Event::FundingGenerationReady {
                 temporary_channel_id,
@@ -62,14 +88,9 @@ impl NodeInner {
                 ..
             } => {
                 let verdict = self
-                    .config
                     .inbound_channels
                     .decide(&counterparty_node_id, funding_satoshis);
-                let user_channel_id = u128::from_be_bytes(
-                    lightning::sign::EntropySource::get_secure_random_bytes(&*self.keys)[..16]
-                        .try_into()
-                        .expect("16 bytes"),
-                );
+                let user_channel_id = crate::channels::new_user_channel_id(&self.keys);
                 let result = match verdict {
                     Ok(()) => self.channel_manager.accept_inbound_channel(
                         &temporary_channel_id,
@@ -108,36 +129,31 @@ impl NodeInner {
                 purpose,
                 ..
             } => {
-                let hash = payment_hash.0.to_lower_hex_string();
                 let kind = match purpose {
                     PaymentPurpose::Bolt11InvoicePayment { .. } => PaymentKind::Bolt11,
                     PaymentPurpose::SpontaneousPayment(_) => PaymentKind::Other,
                     _ => PaymentKind::Bolt12,
                 };
-                let preimage = purpose.preimage().map(|p| p.0.to_lower_hex_string());
+                let preimage = purpose.preimage();
+                let id = PaymentId(payment_hash.0);
                 let record = PaymentStore::new_record(
-                    hash.clone(),
-                    Some(hash.clone()),
+                    id,
+                    Some(payment_hash),
                     PaymentDirection::Inbound,
                     kind,
                     PaymentStatus::Pending,
                     Some(amount_msat),
                 );
                 let stored = self.payments.insert(&record).and_then(|()| {
-                    self.payments.succeeded(
-                        &hash,
-                        None,
-                        preimage.as_deref(),
-                        None,
-                        Some(amount_msat),
-                    )
+                    self.payments
+                        .succeeded(&id, None, preimage.as_ref(), None, Some(amount_msat))
                 });
                 if let Err(e) = stored {
                     tracing::error!("recording received payment: {e}");
                     return Err(ReplayEvent());
                 }
                 self.publish(NodeEvent::PaymentReceived {
-                    payment_hash: hash,
+                    payment_hash,
                     amount_msat,
                 });
             }
@@ -149,15 +165,11 @@ impl NodeInner {
                 amount_msat,
                 ..
             } => {
-                let hash = payment_hash.0.to_lower_hex_string();
-                let id = payment_id
-                    .map(|p| p.0.to_lower_hex_string())
-                    .unwrap_or_else(|| hash.clone());
-                let preimage = payment_preimage.0.to_lower_hex_string();
+                let id = payment_id.unwrap_or(PaymentId(payment_hash.0));
                 if let Err(e) = self.payments.succeeded(
                     &id,
-                    Some(&hash),
-                    Some(&preimage),
+                    Some(&payment_hash),
+                    Some(&payment_preimage),
                     fee_paid_msat,
                     amount_msat,
                 ) {
@@ -166,25 +178,21 @@ impl NodeInner {
                 }
                 self.publish(NodeEvent::PaymentSucceeded {
                     payment_id: id,
-                    payment_hash: hash,
+                    payment_hash,
                     fee_msat: fee_paid_msat,
                 });
             }
             Event::PaymentFailed {
                 payment_id, reason, ..
             } => {
-                let id = payment_id.0.to_lower_hex_string();
                 let reason = reason
                     .map(|r| format!("{r:?}"))
                     .unwrap_or_else(|| "unknown".into());
-                if let Err(e) = self.payments.failed(&id, &reason) {
+                if let Err(e) = self.payments.failed(&payment_id, &reason) {
                     tracing::error!("recording failed payment: {e}");
                     return Err(ReplayEvent());
                 }
-                self.publish(NodeEvent::PaymentFailed {
-                    payment_id: id,
-                    reason,
-                });
+                self.publish(NodeEvent::PaymentFailed { payment_id, reason });
             }
             Event::PaymentForwarded {
                 total_fee_earned_msat,
@@ -231,9 +239,9 @@ impl NodeInner {
                 ..
             } => {
                 self.publish(NodeEvent::ChannelPending {
-                    channel_id: channel_id.to_string(),
-                    counterparty: counterparty_node_id.to_string(),
-                    funding_outpoint: funding_txo.to_string(),
+                    channel_id,
+                    counterparty: counterparty_node_id,
+                    funding_outpoint: funding_txo,
                 });
             }
             Event::ChannelReady {
@@ -241,10 +249,10 @@ impl NodeInner {
                 counterparty_node_id,
                 ..
             } => {
-                self.announce();
+                self.announcer.announce();
                 self.publish(NodeEvent::ChannelReady {
-                    channel_id: channel_id.to_string(),
-                    counterparty: counterparty_node_id.to_string(),
+                    channel_id,
+                    counterparty: counterparty_node_id,
                 });
             }
             Event::ChannelClosed {
@@ -254,46 +262,14 @@ impl NodeInner {
                 ..
             } => {
                 self.publish(NodeEvent::ChannelClosed {
-                    channel_id: channel_id.to_string(),
-                    counterparty: counterparty_node_id.map(|n| n.to_string()),
+                    channel_id,
+                    counterparty: counterparty_node_id,
                     reason: reason.to_string(),
                 });
             }
-            Event::HTLCIntercepted {
-                intercept_id,
-                requested_next_hop_scid,
-                payment_hash,
-                inbound_amount_msat,
-                expected_outbound_amount_msat,
-                outgoing_htlc_expiry_block_height,
-            } => {
-                let htlc = InterceptedHtlc {
-                    intercept_id: intercept_id.0,
-                    requested_scid: requested_next_hop_scid,
-                    payment_hash: payment_hash.0,
-                    inbound_msat: inbound_amount_msat,
-                    expected_outbound_msat: expected_outbound_amount_msat,
-                    outgoing_expiry_height: outgoing_htlc_expiry_block_height,
-                };
-                let result = match self.interceptor.intercept(&htlc) {
-                    InterceptDecision::Forward {
-                        channel_id,
-                        next_node,
-                        amount_msat,
-                    } => self.channel_manager.forward_intercepted_htlc(
-                        intercept_id,
-                        &ChannelId(channel_id),
-                        next_node,
-                        amount_msat,
-                    ),
-                    InterceptDecision::Fail => {
-                        self.channel_manager.fail_intercepted_htlc(intercept_id)
-                    }
-                };
-                if let Err(e) = result {
-                    tracing::warn!(scid = requested_next_hop_scid, "intercepted HTLC: {e:?}");
-                    let _ = self.channel_manager.fail_intercepted_htlc(intercept_id);
-                }
+            Event::HTLCIntercepted { intercept_id, .. } => {
+                // No interceptor installed: fail it back, as LDK does without interception.
+                let _ = self.channel_manager.fail_intercepted_htlc(intercept_id);
             }
             Event::ConnectionNeeded { node_id, addresses } => {
                 let pm = Arc::clone(&self.peer_manager);
@@ -317,6 +293,14 @@ impl NodeInner {
             Event::BumpTransaction(event) => {
                 // Anchor channels: CPFP the commitment, or add our inputs to HTLC transactions.
                 self.bump.handle_event(&event);
+            }
+            Event::OnionMessageIntercepted { next_hop, .. } => {
+                // Held for offline peers only when a feature (the async payments server's
+                // mailbox) claims these events.
+                tracing::info!(
+                    ?next_hop,
+                    "dropping an onion message for an offline peer: no mailbox installed"
+                );
             }
             other => {
                 tracing::debug!("unhandled LDK event: {other:?}");

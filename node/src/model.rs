@@ -1,25 +1,31 @@
-//! What the node reports: plain serde types shared by the Rust API, the admin HTTP API and the
-//! CLI. Keys, ids and hashes are lowercase hex; amounts carry their unit in the field name.
+//! What the node reports, in typed Rust values (keys, ids, hashes, outpoints as their types).
+//! The admin API's JSON shapes of them live in [`api::types`](crate::api::types).
 
-use serde::{Deserialize, Serialize};
+use std::net::SocketAddr;
+
+use bitcoin::secp256k1::PublicKey;
+use bitcoin::{BlockHash, Network, OutPoint};
+pub use lightning::ln::channelmanager::PaymentId;
+pub use lightning::ln::types::ChannelId;
+pub use lightning::types::payment::{PaymentHash, PaymentPreimage};
 
 pub use crate::wallet::WalletBalance;
 
 /// The node at a glance.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct NodeInfo {
-    /// Our node id (compressed public key, hex).
-    pub node_id: String,
-    /// `bitcoin`, `testnet`, `signet` or `regtest`.
-    pub network: String,
+    /// Our node id.
+    pub node_id: PublicKey,
+    /// The Bitcoin network.
+    pub network: Network,
     /// Node alias (announced with public channels).
     pub alias: String,
     /// Address the P2P listener is bound to, if any.
-    pub listen_address: Option<String>,
+    pub listen_address: Option<SocketAddr>,
     /// Height of the best block the node has processed.
     pub block_height: u32,
     /// Hash of that block.
-    pub block_hash: String,
+    pub block_hash: BlockHash,
     /// Connected peers.
     pub peers: usize,
     /// Channels in any state.
@@ -33,10 +39,10 @@ pub struct NodeInfo {
 }
 
 /// A connected peer.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct PeerInfo {
     /// The peer's node id.
-    pub node_id: String,
+    pub node_id: PublicKey,
     /// Its socket address as seen by us, if known.
     pub address: Option<String>,
     /// Whether it connected to us.
@@ -44,17 +50,17 @@ pub struct PeerInfo {
 }
 
 /// A channel.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ChannelInfo {
-    /// Channel id (hex).
-    pub channel_id: String,
+    /// Channel id (the temporary id until the funding transaction is known).
+    pub channel_id: ChannelId,
     /// The peer.
-    pub counterparty: String,
-    /// Funding outpoint `txid:vout`, once known.
-    pub funding_outpoint: Option<String>,
-    /// Short channel id once confirmed (`BLOCKxTXxOUT`).
-    pub short_channel_id: Option<String>,
-    /// Channel size.
+    pub counterparty: PublicKey,
+    /// Funding outpoint, once known.
+    pub funding_outpoint: Option<OutPoint>,
+    /// Short channel id, once confirmed.
+    pub short_channel_id: Option<u64>,
+    /// Channel capacity.
     pub capacity_sat: u64,
     /// What we can send now.
     pub outbound_msat: u64,
@@ -64,21 +70,18 @@ pub struct ChannelInfo {
     pub confirmations: Option<u32>,
     /// `channel_ready` exchanged.
     pub ready: bool,
-    /// Ready and the peer is connected.
+    /// Ready and the peer connected.
     pub usable: bool,
     /// Announced to the network.
     pub public: bool,
     /// We opened it.
     pub outbound: bool,
-    /// An anchor channel (`option_anchors_zero_fee_htlc_tx`): a force close is fee-bumped from
-    /// the wallet.
-    #[serde(default)]
+    /// An anchor channel (`option_anchors_zero_fee_htlc_tx`).
     pub anchors: bool,
 }
 
-/// Direction of a payment.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
+/// Which way a payment went.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum PaymentDirection {
     /// We received it.
     Inbound,
@@ -86,158 +89,122 @@ pub enum PaymentDirection {
     Outbound,
 }
 
-/// State of a payment.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
+/// Where a payment stands.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum PaymentStatus {
-    /// Under way.
+    /// In flight (or an invoice not paid yet).
     Pending,
-    /// Done.
+    /// Completed.
     Succeeded,
-    /// Given up.
+    /// Gave up.
     Failed,
 }
 
-/// What was paid.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
+/// What kind of payment.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum PaymentKind {
-    /// A BOLT 11 invoice.
+    /// BOLT 11 invoice.
     Bolt11,
-    /// A BOLT 12 offer.
+    /// BOLT 12 offer.
     Bolt12,
-    /// Anything else LDK reports (spontaneous payments).
+    /// Anything else (keysend).
     Other,
 }
 
-impl PaymentDirection {
-    /// The stored form.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Inbound => "inbound",
-            Self::Outbound => "outbound",
+/// Each enum's lowercase name, used in storage and JSON.
+macro_rules! names {
+    ($t:ty { $($v:ident => $s:literal),* $(,)? }) => {
+        impl $t {
+            /// The lowercase name.
+            pub fn as_str(self) -> &'static str {
+                match self { $(Self::$v => $s),* }
+            }
+            /// Parses the lowercase name.
+            pub fn from_name(name: &str) -> Option<Self> {
+                match name { $($s => Some(Self::$v),)* _ => None }
+            }
         }
-    }
+    };
 }
-
-impl PaymentStatus {
-    /// The stored form.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Pending => "pending",
-            Self::Succeeded => "succeeded",
-            Self::Failed => "failed",
-        }
-    }
-}
-
-impl PaymentKind {
-    /// The stored form.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Bolt11 => "bolt11",
-            Self::Bolt12 => "bolt12",
-            Self::Other => "other",
-        }
-    }
-}
+names!(PaymentDirection { Inbound => "inbound", Outbound => "outbound" });
+names!(PaymentStatus { Pending => "pending", Succeeded => "succeeded", Failed => "failed" });
+names!(PaymentKind { Bolt11 => "bolt11", Bolt12 => "bolt12", Other => "other" });
 
 /// A payment, sent or received.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct PaymentInfo {
-    /// Payment id (hex): LDK's payment id for outbound payments, the payment hash for inbound.
-    pub id: String,
-    /// Payment hash, once known (BOLT 12 payments learn it from the invoice).
-    pub payment_hash: Option<String>,
-    /// Inbound or outbound.
+    /// Payment id (BOLT 11: the payment hash; BOLT 12: random).
+    pub id: PaymentId,
+    /// Payment hash, once known (BOLT 12 learns it from the invoice).
+    pub payment_hash: Option<PaymentHash>,
+    /// Which way.
     pub direction: PaymentDirection,
-    /// BOLT 11, BOLT 12, other.
+    /// What kind.
     pub kind: PaymentKind,
-    /// Pending, succeeded, failed.
+    /// Where it stands.
     pub status: PaymentStatus,
-    /// Amount (sent to the recipient, or received).
+    /// Amount (for received payments: what arrived).
     pub amount_msat: Option<u64>,
-    /// Routing fees paid (outbound, once known).
+    /// Routing fee paid (sent payments).
     pub fee_msat: Option<u64>,
-    /// Preimage once known (hex).
-    pub preimage: Option<String>,
+    /// Preimage, once known.
+    pub preimage: Option<PaymentPreimage>,
     /// Why it failed.
     pub failure: Option<String>,
-    /// Unix seconds created.
+    /// Unix seconds.
     pub created_at: u64,
-    /// Unix seconds last changed.
+    /// Unix seconds.
     pub updated_at: u64,
 }
 
-/// A BOLT 11 invoice the node created.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct InvoiceInfo {
-    /// The invoice string.
-    pub invoice: String,
-    /// Its payment hash.
-    pub payment_hash: String,
-    /// Seconds until it expires.
-    pub expiry_secs: u64,
-}
-
-/// A BOLT 12 offer the node created.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct OfferInfo {
-    /// The offer string (`lno1…`).
-    pub offer: String,
-    /// Offer id (hex).
-    pub offer_id: String,
-}
-
-/// Something that happened in the node (the event stream).
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(tag = "type", rename_all = "snake_case")]
+/// Something that happened, published to [`Node::subscribe`](crate::Node::subscribe).
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub enum NodeEvent {
-    /// A channel's funding transaction is out; waiting for confirmations.
+    /// A channel's funding transaction was negotiated.
     ChannelPending {
-        /// Channel id.
-        channel_id: String,
+        /// The channel.
+        channel_id: ChannelId,
         /// The peer.
-        counterparty: String,
-        /// Funding outpoint.
-        funding_outpoint: String,
+        counterparty: PublicKey,
+        /// The funding outpoint.
+        funding_outpoint: OutPoint,
     },
     /// A channel can be used.
     ChannelReady {
-        /// Channel id.
-        channel_id: String,
+        /// The channel.
+        channel_id: ChannelId,
         /// The peer.
-        counterparty: String,
+        counterparty: PublicKey,
     },
     /// A channel closed.
     ChannelClosed {
-        /// Channel id.
-        channel_id: String,
+        /// The channel.
+        channel_id: ChannelId,
         /// The peer, when known.
-        counterparty: Option<String>,
+        counterparty: Option<PublicKey>,
         /// Why.
         reason: String,
     },
-    /// We were paid.
+    /// A payment arrived and was claimed.
     PaymentReceived {
-        /// Payment hash.
-        payment_hash: String,
-        /// Amount received.
+        /// Its hash.
+        payment_hash: PaymentHash,
+        /// What arrived.
         amount_msat: u64,
     },
-    /// An outgoing payment succeeded.
+    /// A payment we sent succeeded.
     PaymentSucceeded {
-        /// Payment id.
-        payment_id: String,
-        /// Payment hash.
-        payment_hash: String,
-        /// Routing fees paid.
+        /// Its id.
+        payment_id: PaymentId,
+        /// Its hash.
+        payment_hash: PaymentHash,
+        /// Fee paid.
         fee_msat: Option<u64>,
     },
-    /// An outgoing payment failed.
+    /// A payment we sent failed.
     PaymentFailed {
-        /// Payment id.
-        payment_id: String,
+        /// Its id.
+        payment_id: PaymentId,
         /// Why.
         reason: String,
     },
@@ -246,9 +213,9 @@ pub enum NodeEvent {
         /// Fee earned.
         fee_msat: Option<u64>,
     },
-    /// Closed-channel funds were swept back to the wallet (sweep transaction broadcast).
+    /// Outputs of closed channels are being swept into the wallet.
     OutputsSwept {
-        /// How many outputs the sweeper now tracks.
+        /// Outputs tracked.
         outputs: usize,
     },
 }

@@ -3,22 +3,19 @@
 use std::io::Write;
 use std::path::Path;
 
-use crate::error::NodeError;
+use crate::error::BuildError;
 
 /// Reads the seed at `path`, creating it (mode 0600, never overwritten) if absent.
-pub fn load_or_create(path: &Path) -> Result<[u8; 32], NodeError> {
+pub fn load_or_create(path: &Path) -> Result<[u8; 32], BuildError> {
     match std::fs::read(path) {
-        Ok(bytes) => bytes.try_into().map_err(|b: Vec<u8>| {
-            NodeError::Startup(format!(
-                "seed file {} holds {} bytes, expected 32",
-                path.display(),
-                b.len()
-            ))
+        Ok(bytes) => bytes.try_into().map_err(|b: Vec<u8>| BuildError::BadSeed {
+            path: path.to_path_buf(),
+            len: b.len(),
         }),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
             let mut seed = [0u8; 32];
             getrandom::getrandom(&mut seed)
-                .map_err(|e| NodeError::Startup(format!("no randomness for the seed: {e}")))?;
+                .map_err(|e| BuildError::io("drawing the seed", std::io::Error::other(e)))?;
             let mut options = std::fs::OpenOptions::new();
             options.write(true).create_new(true);
             #[cfg(unix)]
@@ -28,13 +25,16 @@ pub fn load_or_create(path: &Path) -> Result<[u8; 32], NodeError> {
             }
             let mut file = options
                 .open(path)
-                .map_err(|e| NodeError::io(format!("creating seed {}", path.display()), e))?;
+                .map_err(|e| BuildError::io(format!("creating seed {}", path.display()), e))?;
             file.write_all(&seed)
                 .and_then(|()| file.sync_all())
-                .map_err(|e| NodeError::io(format!("writing seed {}", path.display()), e))?;
+                .map_err(|e| BuildError::io(format!("writing seed {}", path.display()), e))?;
             Ok(seed)
         }
-        Err(e) => Err(NodeError::io(format!("reading seed {}", path.display()), e)),
+        Err(e) => Err(BuildError::io(
+            format!("reading seed {}", path.display()),
+            e,
+        )),
     }
 }
 
@@ -55,6 +55,9 @@ mod tests {
         }
         assert_eq!(load_or_create(&path).unwrap(), first);
         std::fs::write(&path, [1u8; 31]).unwrap();
-        assert!(matches!(load_or_create(&path), Err(NodeError::Startup(_))));
+        assert!(matches!(
+            load_or_create(&path),
+            Err(BuildError::BadSeed { len: 31, .. })
+        ));
     }
 }

@@ -1,4 +1,4 @@
-//! The admin HTTP API against a real node (embedded devnet) over loopback HTTP: authentication,
+//! The admin HTTP API against a real node (on a devnet chain) over loopback HTTP: authentication,
 //! the read endpoints, and 400/404/405/413 on bad requests.
 
 use std::path::PathBuf;
@@ -9,6 +9,7 @@ use hyper::{Method, Request, StatusCode};
 use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::client::legacy::Client;
 use hyper_util::rt::TokioExecutor;
+use lnedge_devnet::{anyone_can_spend_script, Devnet, RpcAuth, RpcServer, RpcServerConfig};
 use lnedge_node::api::AdminApi;
 use lnedge_node::{Node, NodeBuilder};
 use serde_json::Value;
@@ -18,14 +19,36 @@ struct Harness {
     api: AdminApi,
     client: Client<HttpConnector, Full<Bytes>>,
     token_path: PathBuf,
+    /// The node's own devnet, when it has one (`start`); shut down with the node.
+    chain: Option<RpcServer>,
     _dir: tempfile::TempDir,
 }
 
+/// A devnet chain served over loopback RPC (user `test`, password `test`).
+async fn start_chain() -> (Devnet, RpcServer) {
+    let devnet = Devnet::in_memory();
+    let rpc = RpcServer::start(
+        devnet.clone(),
+        RpcServerConfig {
+            bind: "127.0.0.1:0".parse().unwrap(),
+            auth: RpcAuth::UserPass {
+                user: "test".into(),
+                password: "test".into(),
+            },
+        },
+    )
+    .await
+    .unwrap();
+    (devnet, rpc)
+}
+
+/// A node on a devnet chain of its own, with its API.
 async fn start() -> Harness {
     let dir = tempfile::tempdir().unwrap();
+    let (_, rpc) = start_chain().await;
     let node = NodeBuilder::new(dir.path().join("node"))
-        .embedded_devnet()
-        .build()
+        .bitcoind_rpc(rpc.url(), "test", "test")
+        .start()
         .await
         .expect("node starts");
     let token_path = dir.path().join("node").join("api_token");
@@ -38,6 +61,7 @@ async fn start() -> Harness {
         api,
         client,
         token_path,
+        chain: Some(rpc),
         _dir: dir,
     }
 }
@@ -93,6 +117,9 @@ impl Harness {
     async fn stop(self) {
         self.api.shutdown().await;
         self.node.stop().await;
+        if let Some(rpc) = self.chain {
+            rpc.shutdown().await;
+        }
     }
 }
 
@@ -395,6 +422,7 @@ async fn token_file_is_private_and_reused_on_restart() {
         api,
         client,
         token_path,
+        chain,
         _dir,
     } = h;
     api.shutdown().await;
@@ -408,6 +436,7 @@ async fn token_file_is_private_and_reused_on_restart() {
         api,
         client,
         token_path,
+        chain,
         _dir,
     };
     let (status, _) = h.get("/v1/info").await;
@@ -516,7 +545,7 @@ async fn start_on_chain(rpc_url: &str, alias: &str) -> Harness {
         .listen("127.0.0.1:0".parse().unwrap())
         .bitcoind_rpc(rpc_url, "test", "test")
         .chain_poll_interval(std::time::Duration::from_millis(50))
-        .build()
+        .start()
         .await
         .expect("node starts");
     let token_path = dir.path().join("node").join("api_token");
@@ -528,28 +557,14 @@ async fn start_on_chain(rpc_url: &str, alias: &str) -> Harness {
         api,
         client: Client::builder(TokioExecutor::new()).build_http(),
         token_path,
+        chain: None,
         _dir: dir,
     }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn channel_and_payments_through_the_api() {
-    use lnedge_node::devnet::{
-        anyone_can_spend_script, Devnet, RpcAuth, RpcServer, RpcServerConfig,
-    };
-    let devnet = Devnet::in_memory();
-    let rpc = RpcServer::start(
-        devnet.clone(),
-        RpcServerConfig {
-            bind: "127.0.0.1:0".parse().unwrap(),
-            auth: RpcAuth::UserPass {
-                user: "test".into(),
-                password: "test".into(),
-            },
-        },
-    )
-    .await
-    .unwrap();
+    let (devnet, rpc) = start_chain().await;
     devnet.mine(1, &anyone_can_spend_script()).unwrap();
     let a = start_on_chain(&rpc.url(), "a").await;
     let b = start_on_chain(&rpc.url(), "b").await;

@@ -2,40 +2,32 @@
 //! with a CPFP child through its anchor, and once the HTLC has expired A's zero-fee
 //! HTLC-timeout transaction gets wallet inputs for its fee — both through
 //! `Event::BumpTransaction` and the wallet's coin source (`wallet/bump.rs`). The HTLC's value
-//! comes back to A's wallet. `HoldingInterceptor` is a test double of the `HtlcInterceptor`
-//! slot that keeps the HTLC at B until the test releases it.
+//! comes back to A's wallet. `HoldingInterceptor` is a test double at the `HtlcInterceptor`
+//! boundary that keeps the HTLC at B until the node stops.
 
 mod harness;
 
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{mpsc, Arc, Mutex};
+use std::sync::Arc;
 use std::time::Duration;
 
 use harness::*;
-use lnedge_node::node::parse_channel_id;
-use lnedge_node::{HtlcInterceptor, InterceptDecision, InterceptedHtlc};
+use lnedge_node::hooks::BoxFuture;
+use lnedge_node::{FeatureContext, HtlcInterceptor, InterceptDecision, InterceptedHtlc};
 
 const LONG: Duration = Duration::from_secs(120);
 
-/// Test double: holds the first intercepted HTLC (blocking B's event handling, not the runtime)
-/// until released, then fails it.
+/// Test double: holds every intercepted HTLC (never decides; the node's decision timeout is
+/// set beyond the test).
+#[derive(Default)]
 struct HoldingInterceptor {
     held: AtomicBool,
-    release: Mutex<mpsc::Receiver<()>>,
 }
 
 impl HtlcInterceptor for HoldingInterceptor {
-    fn intercept(&self, _htlc: &InterceptedHtlc) -> InterceptDecision {
+    fn intercept(self: Arc<Self>, _htlc: InterceptedHtlc) -> BoxFuture<'static, InterceptDecision> {
         self.held.store(true, Ordering::SeqCst);
-        // Called on a runtime worker: hand its other tasks over while this one blocks.
-        tokio::task::block_in_place(|| {
-            let _ = self
-                .release
-                .lock()
-                .unwrap()
-                .recv_timeout(Duration::from_secs(180));
-        });
-        InterceptDecision::Fail
+        Box::pin(std::future::pending())
     }
 }
 
@@ -44,40 +36,41 @@ async fn force_close_with_an_htlc_in_flight_bumps_commitment_and_htlc_timeout() 
     init_logs();
     let chain = TestChain::start().await;
     let (da, db) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
-    let (release, released) = mpsc::channel();
-    let hook = Arc::new(HoldingInterceptor {
-        held: AtomicBool::new(false),
-        release: Mutex::new(released),
-    });
+    let hook = Arc::new(HoldingInterceptor::default());
     let a = chain.node(da.path(), "alice").await;
     let b = chain
         .builder(db.path(), "bob")
-        .htlc_interceptor(hook.clone())
-        .build()
+        .with_feature({
+            let hook = hook.clone();
+            move |ctx: &mut FeatureContext<'_>| {
+                ctx.set_htlc_decision_timeout(Duration::from_secs(3600));
+                ctx.set_htlc_interceptor(hook)
+            }
+        })
+        .start()
         .await
         .unwrap();
-    chain.fund(&a.wallet_address().unwrap(), 1);
+    chain.fund(&a.wallet().new_address().unwrap(), 1);
     a.sync_chain().await;
     connect(&a, &b).await;
     let channel_sat = 500_000;
     open_channel(&chain, &a, &b, channel_sat, false).await;
-    let channel = a.list_channels().pop().unwrap();
+    let channel = a.channels().list().pop().unwrap();
     assert!(channel.anchors, "{channel:?}");
-    let wallet_before = a.wallet_balance().total_sat;
+    let wallet_before = a.wallet().balance().total_sat;
 
     // A pays 100 000 sat over an SCID B does not know: B's hook holds the HTLC.
     let htlc_sat = 100_000;
     let scid = 0x0000_0100_0002_0013;
     let invoice = invoice_over_unknown_scid(b.node_id(), scid, htlc_sat * 1000);
-    a.pay_invoice(&invoice, None).unwrap();
+    a.bolt11_payment().send(&invoice, None).unwrap();
     wait_for("B to hold the HTLC", LONG, || async {
         hook.held.load(Ordering::SeqCst).then_some(())
     })
     .await;
 
     // A force-closes: commitment + anchor child, then (after expiry) the HTLC-timeout.
-    a.close_channel(&parse_channel_id(&channel.channel_id).unwrap(), true)
-        .unwrap();
+    a.channels().close(&channel.channel_id, true).unwrap();
     wait_for(
         "commitment and its anchor child in the mempool",
         LONG,
@@ -87,7 +80,7 @@ async fn force_close_with_an_htlc_in_flight_bumps_commitment_and_htlc_timeout() 
     chain.mine(1);
     a.sync_chain().await;
     assert!(
-        a.wallet_balance().total_sat < wallet_before + channel_sat - htlc_sat,
+        a.wallet().balance().total_sat < wallet_before + channel_sat - htlc_sat,
         "nothing is back before the timelocks"
     );
 
@@ -100,7 +93,7 @@ async fn force_close_with_an_htlc_in_flight_bumps_commitment_and_htlc_timeout() 
         || async {
             chain.mine(10);
             a.sync_chain().await;
-            let now = a.wallet_balance().total_sat;
+            let now = a.wallet().balance().total_sat;
             (now > wallet_before + channel_sat - htlc_sat / 2 && a.pending_sweeps() == 0)
                 .then_some(now)
         },
@@ -108,7 +101,6 @@ async fn force_close_with_an_htlc_in_flight_bumps_commitment_and_htlc_timeout() 
     .await;
     assert!(back < wallet_before + channel_sat);
 
-    release.send(()).unwrap();
     a.stop().await;
     b.stop().await;
     chain.shutdown().await;

@@ -22,22 +22,22 @@ async fn a_refusing_node_turns_channels_down_and_an_accepting_one_takes_them() {
     let b = chain
         .builder(db.path(), "bob")
         .inbound_channels(InboundChannelPolicy::RejectAll)
-        .build()
+        .start()
         .await
         .unwrap();
     let c = chain
         .builder(dc.path(), "carol")
         .inbound_channels(InboundChannelPolicy::AcceptFrom(vec![a.node_id()]))
-        .build()
+        .start()
         .await
         .unwrap();
-    chain.fund(&a.wallet_address().unwrap(), 1);
+    chain.fund(&a.wallet().new_address().unwrap(), 1);
     a.sync_chain().await;
     connect(&a, &b).await;
     connect(&a, &c).await;
 
     let mut events = a.subscribe();
-    a.open_channel(b.node_id(), 100_000, 0, false).unwrap();
+    a.channels().open(b.node_id(), 100_000, 0, false).unwrap();
     let closed = tokio::time::timeout(Duration::from_secs(20), async {
         loop {
             if let Ok(lnedge_node::model::NodeEvent::ChannelClosed {
@@ -46,7 +46,7 @@ async fn a_refusing_node_turns_channels_down_and_an_accepting_one_takes_them() {
                 ..
             }) = events.recv().await
             {
-                if counterparty.as_deref() == Some(&b.node_id().to_string()) {
+                if counterparty == Some(b.node_id()) {
                     return reason;
                 }
             }
@@ -55,11 +55,11 @@ async fn a_refusing_node_turns_channels_down_and_an_accepting_one_takes_them() {
     .await
     .expect("A's open attempt to B is closed");
     assert!(!closed.is_empty());
-    assert!(a.list_channels().is_empty() && b.list_channels().is_empty());
+    assert!(a.channels().list().is_empty() && b.channels().list().is_empty());
 
     // C accepts channels from A (listed).
     open_channel(&chain, &a, &c, 100_000, false).await;
-    assert_eq!(c.list_channels().len(), 1);
+    assert_eq!(c.channels().list().len(), 1);
 
     for n in [a, b, c] {
         n.stop().await;
@@ -77,27 +77,33 @@ async fn opening_a_channel_keeps_the_anchor_reserve() {
     let a = chain
         .builder(da.path(), "alice")
         .anchor_reserve_sat(coinbase - 50_000)
-        .build()
+        .start()
         .await
         .unwrap();
     let b = chain.node(db.path(), "bob").await;
-    chain.fund(&a.wallet_address().unwrap(), 1);
+    chain.fund(&a.wallet().new_address().unwrap(), 1);
     a.sync_chain().await;
-    assert_eq!(a.wallet_balance().confirmed_sat, coinbase);
+    assert_eq!(a.wallet().balance().confirmed_sat, coinbase);
     connect(&a, &b).await;
 
-    let refused = a.open_channel(b.node_id(), 100_000, 0, false).unwrap_err();
+    let refused = a
+        .channels()
+        .open(b.node_id(), 100_000, 0, false)
+        .unwrap_err();
     assert!(
         refused.to_string().contains("below the anchor reserve"),
         "{refused}"
     );
-    assert!(a.list_channels().is_empty());
+    assert!(a.channels().list().is_empty());
 
     // 40 000 sat leaves the reserve of one anchor channel; a second one would need twice that.
     open_channel(&chain, &a, &b, 40_000, false).await;
-    let channels = a.list_channels();
+    let channels = a.channels().list();
     assert!(channels.len() == 1 && channels[0].anchors, "{channels:?}");
-    let refused = a.open_channel(b.node_id(), 20_000, 0, false).unwrap_err();
+    let refused = a
+        .channels()
+        .open(b.node_id(), 20_000, 0, false)
+        .unwrap_err();
     assert!(
         refused.to_string().contains("below the anchor reserve"),
         "{refused}"

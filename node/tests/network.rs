@@ -8,8 +8,9 @@ use std::time::Duration;
 
 use bitcoin::Amount;
 use harness::*;
+use lightning::ln::channelmanager::PaymentId;
+use lightning::ln::types::ChannelId;
 use lnedge_node::model::PaymentStatus;
-use lnedge_node::node::parse_channel_id;
 
 const LONG: Duration = Duration::from_secs(60);
 
@@ -27,18 +28,18 @@ async fn three_nodes_route_pay_close_and_restart() {
     let c = chain.node(dc.path(), "carol").await;
 
     // Wallets: one coinbase (50 BTC) each for A and B.
-    chain.fund(&a.wallet_address().unwrap(), 1);
-    chain.fund(&b.wallet_address().unwrap(), 1);
+    chain.fund(&a.wallet().new_address().unwrap(), 1);
+    chain.fund(&b.wallet().new_address().unwrap(), 1);
     for n in [&a, &b] {
         n.sync_chain().await;
-        assert_eq!(n.wallet_balance().confirmed_sat, 50 * 100_000_000);
+        assert_eq!(n.wallet().balance().confirmed_sat, 50 * 100_000_000);
     }
 
     connect(&a, &b).await;
     connect(&b, &c).await;
     open_channel(&chain, &a, &b, 1_000_000, true).await;
     open_channel(&chain, &b, &c, 1_000_000, true).await;
-    let spent_on_channels = 50 * 100_000_000 - a.wallet_balance().total_sat;
+    let spent_on_channels = 50 * 100_000_000 - a.wallet().balance().total_sat;
     assert!(
         spent_on_channels > 1_000_000 && spent_on_channels < 1_010_000,
         "{spent_on_channels}"
@@ -56,16 +57,20 @@ async fn three_nodes_route_pay_close_and_restart() {
     .await;
 
     // Two-hop BOLT 11.
-    let invoice = c.create_invoice(Some(50_000_000), "coffee", 3600).unwrap();
-    let id = a.pay_invoice(&invoice.invoice, None).unwrap();
-    let paid = a.wait_payment(&id, LONG).await.unwrap();
+    let invoice = c
+        .bolt11_payment()
+        .receive(Some(50_000_000), "coffee", 3600)
+        .unwrap();
+    let id = a.bolt11_payment().send(&invoice, None).unwrap();
+    let paid = a.payments().wait(&id, LONG).await.unwrap();
     assert_eq!(paid.status, PaymentStatus::Succeeded, "{paid:?}");
     assert!(
         paid.fee_msat.unwrap_or(0) > 0,
         "B charged a forwarding fee: {paid:?}"
     );
     let received = wait_for("C records the payment", LONG, || async {
-        c.payment(&invoice.payment_hash)
+        c.payments()
+            .get(&PaymentId(invoice.payment_hash().0))
             .ok()
             .filter(|p| p.status == PaymentStatus::Succeeded)
     })
@@ -73,18 +78,19 @@ async fn three_nodes_route_pay_close_and_restart() {
     assert_eq!(received.amount_msat, Some(50_000_000));
 
     // Two-hop BOLT 12.
-    let offer = c.create_offer(None, "tip jar").unwrap();
-    let id = a.pay_offer(&offer.offer, Some(20_000_000)).unwrap();
-    let paid = a.wait_payment(&id, LONG).await.unwrap();
+    let offer = c.bolt12_payment().receive(None, "tip jar").unwrap();
+    let id = a.bolt12_payment().send(&offer, Some(20_000_000)).unwrap();
+    let paid = a.payments().wait(&id, LONG).await.unwrap();
     assert_eq!(paid.status, PaymentStatus::Succeeded, "{paid:?}");
 
     // Restart B mid-way: channels and balances survive.
     let b_channels_before: Vec<_> = b
-        .list_channels()
+        .channels()
+        .list()
         .into_iter()
         .map(|c| (c.channel_id, c.outbound_msat))
         .collect();
-    let b_wallet_before = b.wallet_balance();
+    let b_wallet_before = b.wallet().balance();
     let b_addr = b.listen_address().unwrap();
     b.stop().await;
     drop(b);
@@ -92,48 +98,51 @@ async fn three_nodes_route_pay_close_and_restart() {
     let b = chain
         .builder(db.path(), "bob")
         .listen(b_addr)
-        .build()
+        .start()
         .await
         .unwrap();
     let b_channels_after: Vec<_> = b
-        .list_channels()
+        .channels()
+        .list()
         .into_iter()
         .map(|c| (c.channel_id, c.outbound_msat))
         .collect();
     assert_eq!(sorted(b_channels_before), sorted(b_channels_after));
-    assert_eq!(b.wallet_balance(), b_wallet_before);
+    assert_eq!(b.wallet().balance(), b_wallet_before);
     // A and C reconnect (they remember B); the channels become usable again and route.
     wait_for("B's channels usable after restart", LONG, || async {
-        let ch = b.list_channels();
+        let ch = b.channels().list();
         (ch.len() == 2 && ch.iter().all(|c| c.usable)).then_some(())
     })
     .await;
     let invoice = c
-        .create_invoice(Some(10_000_000), "after restart", 3600)
+        .bolt11_payment()
+        .receive(Some(10_000_000), "after restart", 3600)
         .unwrap();
-    let id = a.pay_invoice(&invoice.invoice, None).unwrap();
+    let id = a.bolt11_payment().send(&invoice, None).unwrap();
     assert_eq!(
-        a.wait_payment(&id, LONG).await.unwrap().status,
+        a.payments().wait(&id, LONG).await.unwrap().status,
         PaymentStatus::Succeeded
     );
 
     // Cooperative close A–B: A's side comes back to A's wallet.
     let ab = a
-        .list_channels()
+        .channels()
+        .list()
         .into_iter()
-        .find(|c| c.counterparty == b.node_id().to_string())
+        .find(|c| c.counterparty == b.node_id())
         .unwrap();
-    let a_before = a.wallet_balance().total_sat;
+    let a_before = a.wallet().balance().total_sat;
     // B's side of the same channel, which comes back to B's wallet too.
     let b_side_msat = b
-        .list_channels()
+        .channels()
+        .list()
         .into_iter()
         .find(|c| c.channel_id == ab.channel_id)
         .unwrap()
         .outbound_msat;
-    let b_wallet_before_close = b.wallet_balance().total_sat;
-    a.close_channel(&parse_channel_id(&ab.channel_id).unwrap(), false)
-        .unwrap();
+    let b_wallet_before_close = b.wallet().balance().total_sat;
+    a.channels().close(&ab.channel_id, false).unwrap();
     wait_for("coop close in mempool", LONG, || async {
         (!chain.devnet.lock().mempool.is_empty()).then_some(())
     })
@@ -143,7 +152,7 @@ async fn three_nodes_route_pay_close_and_restart() {
     // wallets): no further block, no sweep.
     let back = wait_for("A's channel balance back in its wallet", LONG, || async {
         a.sync_chain().await;
-        let now = a.wallet_balance().total_sat;
+        let now = a.wallet().balance().total_sat;
         (now > a_before + ab.outbound_msat / 1000 - 10_000 && a.pending_sweeps() == 0)
             .then_some(now)
     })
@@ -153,7 +162,7 @@ async fn three_nodes_route_pay_close_and_restart() {
 
     let b_before = wait_for("B's side of A–B back in B's wallet", LONG, || async {
         b.sync_chain().await;
-        let now = b.wallet_balance().total_sat;
+        let now = b.wallet().balance().total_sat;
         (now > b_wallet_before_close + b_side_msat / 1000 - 10_000 && b.pending_sweeps() == 0)
             .then_some(now)
     })
@@ -161,13 +170,13 @@ async fn three_nodes_route_pay_close_and_restart() {
 
     // Force close B–C from B (B's to_self output waits for C's to_self_delay, 144 blocks).
     let bc = b
-        .list_channels()
+        .channels()
+        .list()
         .into_iter()
-        .find(|ch| ch.counterparty == c.node_id().to_string())
+        .find(|ch| ch.counterparty == c.node_id())
         .unwrap();
     assert!(bc.anchors, "channels are anchor channels: {bc:?}");
-    b.close_channel(&parse_channel_id(&bc.channel_id).unwrap(), true)
-        .unwrap();
+    b.channels().close(&bc.channel_id, true).unwrap();
     wait_for("commitment in mempool", LONG, || async {
         (!chain.devnet.lock().mempool.is_empty()).then_some(())
     })
@@ -175,7 +184,7 @@ async fn three_nodes_route_pay_close_and_restart() {
     chain.mine(1);
     b.sync_chain().await;
     assert!(
-        b.wallet_balance().total_sat < b_before + bc.outbound_msat / 1000 - 10_000,
+        b.wallet().balance().total_sat < b_before + bc.outbound_msat / 1000 - 10_000,
         "not swept yet"
     );
     chain.mine(150);
@@ -185,7 +194,7 @@ async fn three_nodes_route_pay_close_and_restart() {
         || async {
             chain.mine(1);
             b.sync_chain().await;
-            let now = b.wallet_balance().total_sat;
+            let now = b.wallet().balance().total_sat;
             (now > b_before + bc.outbound_msat / 1000 - 20_000 && b.pending_sweeps() == 0)
                 .then_some(now)
         },
@@ -200,7 +209,7 @@ async fn three_nodes_route_pay_close_and_restart() {
     let _ = Amount::ZERO;
 }
 
-fn sorted(mut v: Vec<(String, u64)>) -> Vec<(String, u64)> {
+fn sorted(mut v: Vec<(ChannelId, u64)>) -> Vec<(ChannelId, u64)> {
     v.sort();
     v
 }

@@ -8,7 +8,7 @@ use bitcoin::psbt::Psbt;
 use bitcoin::transaction::Version;
 use bitcoin::{Amount, OutPoint, Sequence, Transaction, TxIn, TxOut, Witness};
 use harness::*;
-use lnedge_node::devnet::anyone_can_spend_script;
+use lnedge_devnet::anyone_can_spend_script;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn signs_its_inputs_sends_and_survives_restart() {
@@ -16,11 +16,11 @@ async fn signs_its_inputs_sends_and_survives_restart() {
     let chain = TestChain::start().await;
     let dir = tempfile::tempdir().unwrap();
     let node = chain.node(dir.path(), "wallet").await;
-    let address = node.wallet_address().unwrap();
+    let address = node.wallet().new_address().unwrap();
     let block = chain.devnet.mine(1, &address.script_pubkey()).unwrap()[0];
     chain.mine(100);
     node.sync_chain().await;
-    assert_eq!(node.wallet_balance().confirmed_sat, 50 * 100_000_000);
+    assert_eq!(node.wallet().balance().confirmed_sat, 50 * 100_000_000);
 
     // A PSBT spending the wallet's coinbase, built outside the wallet.
     let coinbase = chain.devnet.block(&block).unwrap().txdata[0].clone();
@@ -43,7 +43,7 @@ async fn signs_its_inputs_sends_and_survives_restart() {
     };
     let mut psbt = Psbt::from_unsigned_tx(unsigned).unwrap();
     psbt.inputs[0].witness_utxo = Some(coinbase.output[0].clone());
-    assert!(node.wallet_sign_psbt(&mut psbt).unwrap(), "finalized");
+    assert!(node.wallet().sign_psbt(&mut psbt).unwrap(), "finalized");
     let tx = psbt.extract_tx().unwrap();
     chain
         .devnet
@@ -52,7 +52,8 @@ async fn signs_its_inputs_sends_and_survives_restart() {
 
     // Send through the wallet, confirm, restart: balance and history survive.
     let txid = node
-        .wallet_send(
+        .wallet()
+        .send(
             &chain_address(&node),
             Some(Amount::from_sat(1_000_000)),
             None,
@@ -62,17 +63,17 @@ async fn signs_its_inputs_sends_and_survives_restart() {
     assert!(chain.devnet.lock().mempool.get(&txid).is_some());
     chain.mine(1);
     node.sync_chain().await;
-    let before = node.wallet_balance();
+    let before = node.wallet().balance();
     assert_eq!(before.total_sat, before.confirmed_sat);
     assert!(before.total_sat < 50 * 100_000_000 && before.total_sat > 50 * 100_000_000 - 100_000);
     node.stop().await;
     let node = chain.node(dir.path(), "wallet").await;
-    assert_eq!(node.wallet_balance(), before);
+    assert_eq!(node.wallet().balance(), before);
     node.stop().await;
     chain.shutdown().await;
 }
 
 /// An address of the node's own wallet, as a string (sending to ourselves keeps the sum).
 fn chain_address(node: &lnedge_node::Node) -> String {
-    node.wallet_address().unwrap().to_string()
+    node.wallet().new_address().unwrap().to_string()
 }

@@ -52,7 +52,8 @@ fn next_chunk(
 
 /// One server-sent event record for `event`.
 pub(crate) fn sse_record(event: &NodeEvent) -> String {
-    let value = serde_json::to_value(event).unwrap_or(serde_json::Value::Null);
+    let value =
+        serde_json::to_value(super::types::Event::from(event)).unwrap_or(serde_json::Value::Null);
     let kind = value
         .get("type")
         .and_then(|t| t.as_str())

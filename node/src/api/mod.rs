@@ -1,40 +1,27 @@
-//! The admin HTTP API (DESIGN.md decision 6): JSON over hyper 1, every request authenticated
+//! The admin HTTP API: JSON over hyper 1, every request authenticated
 //! with a bearer token kept in a 0600 file. The `lnedge` CLI is a client of it; `docs/api.md`
 //! lists every endpoint with an example.
 //!
-//! | Method | Path | Node call |
-//! |---|---|---|
-//! | GET | `/v1/info` | [`Node::info`] |
-//! | GET | `/v1/peers` | [`Node::list_peers`] |
-//! | POST | `/v1/peers/connect` | [`Node::connect_peer`] |
-//! | POST | `/v1/peers/disconnect` | [`Node::disconnect_peer`] |
-//! | GET | `/v1/channels` | [`Node::list_channels`] |
-//! | POST | `/v1/channels/open` | [`Node::open_channel`] |
-//! | POST | `/v1/channels/close` | [`Node::close_channel`] |
-//! | POST | `/v1/invoices` | [`Node::create_invoice`] |
-//! | POST | `/v1/invoices/pay` | [`Node::pay_invoice`] (+ [`Node::wait_payment`]) |
-//! | POST | `/v1/offers` | [`Node::create_offer`] |
-//! | POST | `/v1/offers/pay` | [`Node::pay_offer`] (+ [`Node::wait_payment`]) |
-//! | GET | `/v1/payments` | [`Node::list_payments`] |
-//! | GET | `/v1/payments/{id}` | [`Node::payment`] |
-//! | POST | `/v1/wallet/address` | [`Node::wallet_address`] |
-//! | GET | `/v1/wallet/balance` | [`Node::wallet_balance`] |
-//! | POST | `/v1/wallet/send` | [`Node::wallet_send`] |
-//! | GET | `/v1/events` | [`Node::subscribe`] as server-sent events |
+//! The endpoints are listed in one table ([`route`]'s `ROUTES`), each served by one handler
+//! (`handlers/`); request and reply shapes are in [`types`], which the `lnedge` CLI uses too.
+//! `docs/api.md` documents each endpoint.
 //!
 //! Errors are `{"error": "<text>"}` with 400 (bad input), 401 (no or wrong token), 404 (unknown
 //! route or thing), 405 (wrong method), 413 (body over 64 KiB), 500 (the node failed) or 504
 //! (a payment still pending after `wait_secs`).
 
 mod events;
-mod routes;
+mod failure;
+mod handlers;
+mod route;
 mod token;
+pub mod types;
 
-pub use routes::{DEFAULT_INVOICE_EXPIRY_SECS, MAX_WAIT_SECS};
+pub use handlers::{DEFAULT_INVOICE_EXPIRY_SECS, MAX_WAIT_SECS};
 
-use std::convert::Infallible;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 use http_body_util::{BodyExt, Either, Full, LengthLimitError, Limited};
 use hyper::body::{Bytes, Incoming};
@@ -43,21 +30,29 @@ use hyper::header::{
     WWW_AUTHENTICATE,
 };
 use hyper::{Method, Request, Response, StatusCode};
-use hyper_util::rt::{TokioIo, TokioTimer};
-use serde_json::{json, Value};
+use lnedge_http::{ServeConfig, ShutdownSignal, UntilShutdown};
+use serde_json::Value;
 use tokio::net::TcpListener;
-use tokio::sync::oneshot;
-use tokio::task::JoinSet;
 
+use std::sync::Arc;
+
+use crate::error::BuildError;
+use crate::feature::{Feature, FeatureContext};
 use crate::Node;
 use events::EventStream;
-use routes::{Endpoint, Failure, NoRoute};
+use failure::Failure;
+use route::{Handler, NoRoute};
+use types::ErrorReply;
 
 /// Largest request body accepted.
 pub const MAX_BODY_BYTES: usize = 64 * 1024;
 
 /// Name of the bearer token file in the node's data directory.
 pub const TOKEN_FILE: &str = "api_token";
+
+/// How long [`AdminApi::shutdown`] lets calls in flight finish before closing their
+/// connections (event streams end at once).
+pub const DRAIN_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// Errors starting the admin API.
 #[derive(Debug, thiserror::Error)]
@@ -89,14 +84,16 @@ pub enum ApiError {
     /// No randomness for a new token.
     #[error("no randomness for the API token: {0}")]
     Random(String),
+    /// The HTTP server could not start.
+    #[error("admin API server: {0}")]
+    Serve(#[source] lnedge_http::ServeError),
 }
 
 /// A running admin API server; stops on [`shutdown`](Self::shutdown) or when dropped.
 pub struct AdminApi {
     addr: SocketAddr,
     token: String,
-    stop: Option<oneshot::Sender<()>>,
-    task: Option<tokio::task::JoinHandle<()>>,
+    server: lnedge_http::ServerHandle,
 }
 
 impl std::fmt::Debug for AdminApi {
@@ -108,6 +105,8 @@ impl std::fmt::Debug for AdminApi {
 }
 
 type ApiBody = Either<Full<Bytes>, EventStream>;
+/// [`ApiBody`] as served: event streams end when the server shuts down.
+type ServedBody = Either<Full<Bytes>, UntilShutdown<EventStream>>;
 
 impl AdminApi {
     /// Loads the token from `token_path` (creating the file, mode 0600, at first start), binds
@@ -117,54 +116,40 @@ impl AdminApi {
         let listener = TcpListener::bind(addr)
             .await
             .map_err(|source| ApiError::Bind { addr, source })?;
-        let local = listener
-            .local_addr()
-            .map_err(|source| ApiError::Bind { addr, source })?;
-        let (stop, mut stopped) = oneshot::channel();
+        Self::serve(node, listener, token)
+    }
+
+    /// Serves `node` on a bound `listener` with `token`.
+    fn serve(node: Node, listener: TcpListener, token: String) -> Result<Self, ApiError> {
+        let local = listener.local_addr().map_err(|source| ApiError::Bind {
+            addr: SocketAddr::from(([0, 0, 0, 0], 0)),
+            source,
+        })?;
         let shared_token = token.clone();
-        let task = tokio::spawn(async move {
-            let mut connections = JoinSet::new();
-            loop {
-                tokio::select! {
-                    _ = &mut stopped => break,
-                    accepted = listener.accept() => {
-                        let stream = match accepted {
-                            Ok((stream, _)) => stream,
-                            Err(e) => {
-                                tracing::warn!(error = %e, "admin API accept failed");
-                                tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-                                continue;
-                            }
-                        };
-                        let node = node.clone();
-                        let token = shared_token.clone();
-                        connections.spawn(async move {
-                            let service = hyper::service::service_fn(move |req| {
-                                let node = node.clone();
-                                let token = token.clone();
-                                async move { Ok::<_, Infallible>(handle(&node, &token, req).await) }
-                            });
-                            // The timer arms hyper's 30 s limit on reading a request's
-                            // headers: a client that never finishes them is dropped.
-                            let conn = hyper::server::conn::http1::Builder::new()
-                                .timer(TokioTimer::new())
-                                .serve_connection(TokioIo::new(stream), service);
-                            if let Err(e) = conn.await {
-                                tracing::debug!(error = %e, "admin API connection ended with an error");
-                            }
-                        });
+        let handler = move |req: Request<Incoming>| {
+            let node = node.clone();
+            let token = shared_token.clone();
+            let shutdown = req.extensions().get::<ShutdownSignal>().cloned();
+            async move {
+                handle(&node, &token, req).await.map(|body| -> ServedBody {
+                    match body {
+                        Either::Left(full) => Either::Left(full),
+                        Either::Right(events) => {
+                            Either::Right(UntilShutdown::new(events, shutdown))
+                        }
                     }
-                    Some(_) = connections.join_next(), if !connections.is_empty() => {}
-                }
+                })
             }
-            connections.shutdown().await;
-        });
+        };
+        // Accept backoff, 30 s header-read timeout (idle keep-alive too), connection bound,
+        // TCP_NODELAY, bounded drain on shutdown: lnedge-http's serve loop.
+        let config = ServeConfig::new("admin API").drain_timeout(DRAIN_TIMEOUT);
+        let server = lnedge_http::serve_fn(listener, handler, config).map_err(ApiError::Serve)?;
         tracing::info!(addr = %local, "admin API listening");
         Ok(Self {
             addr: local,
             token,
-            stop: Some(stop),
-            task: Some(task),
+            server,
         })
     }
 
@@ -183,22 +168,66 @@ impl AdminApi {
         &self.token
     }
 
-    /// Stops accepting and closes every connection (event streams included).
-    pub async fn shutdown(mut self) {
-        if let Some(stop) = self.stop.take() {
-            let _ = stop.send(());
-        }
-        if let Some(task) = self.task.take() {
-            let _ = task.await;
+    /// Stops accepting, ends event streams, lets calls in flight finish for up to
+    /// [`DRAIN_TIMEOUT`] and closes every connection.
+    pub async fn shutdown(self) {
+        // lnedge-http logs what it had to abort.
+        if let Err(e) = self.server.shutdown().await {
+            tracing::warn!(error = %e, "admin API did not stop cleanly");
         }
     }
 }
 
-impl Drop for AdminApi {
-    fn drop(&mut self) {
-        if let Some(stop) = self.stop.take() {
-            let _ = stop.send(());
-        }
+/// Where the node's own admin API listens ([`Node::admin_api_url`]).
+#[derive(Debug)]
+struct Listening(SocketAddr);
+
+/// The admin API as a node [`Feature`]: the token is loaded and `addr` bound while the node is
+/// built (so a taken port is a build error), it serves once the node starts and drains when the
+/// node stops. `NodeBuilder::admin_api` installs it.
+pub(crate) fn feature(addr: SocketAddr) -> impl Feature {
+    move |ctx: &mut FeatureContext<'_>| {
+        let failed = |e: ApiError| BuildError::Feature {
+            name: "admin API",
+            source: Box::new(e),
+        };
+        let token =
+            token::load_or_create(&ctx.config().data_dir.join(TOKEN_FILE)).map_err(failed)?;
+        let listener = std::net::TcpListener::bind(addr)
+            .and_then(|l| l.set_nonblocking(true).map(|()| l))
+            .map_err(|source| failed(ApiError::Bind { addr, source }))?;
+        let local = listener
+            .local_addr()
+            .map_err(|source| failed(ApiError::Bind { addr, source }))?;
+        ctx.provide(Arc::new(Listening(local)));
+        ctx.on_start(move |node, mut stop| {
+            tokio::spawn(async move {
+                let served = TcpListener::from_std(listener)
+                    .map_err(|source| ApiError::Bind { addr, source })
+                    .and_then(|listener| AdminApi::serve(node, listener, token));
+                match served {
+                    Ok(api) => {
+                        let _ = stop.changed().await;
+                        api.shutdown().await;
+                    }
+                    Err(e) => tracing::error!("admin API: {e}"),
+                }
+            })
+        });
+        Ok(())
+    }
+}
+
+impl Node {
+    /// The admin API's base URL (`http://host:port`), when the node serves it.
+    pub fn admin_api_url(&self) -> Option<String> {
+        self.extension::<Listening>()
+            .map(|l| format!("http://{}", l.0))
+    }
+
+    /// The admin API's bearer token file: `<data dir>/api_token`.
+    pub fn admin_token_path(&self) -> PathBuf {
+        self.config().data_dir.join(TOKEN_FILE)
     }
 }
 
@@ -212,7 +241,13 @@ fn json_reply(status: StatusCode, value: &Value) -> Response<ApiBody> {
 }
 
 fn error_reply(failure: &Failure) -> Response<ApiBody> {
-    json_reply(failure.status, &json!({ "error": failure.message }))
+    let reply = ErrorReply {
+        error: failure.message.clone(),
+    };
+    json_reply(
+        failure.status,
+        &serde_json::to_value(reply).unwrap_or(Value::Null),
+    )
 }
 
 async fn handle(node: &Node, token: &str, req: Request<Incoming>) -> Response<ApiBody> {
@@ -227,11 +262,11 @@ async fn handle(node: &Node, token: &str, req: Request<Incoming>) -> Response<Ap
             .insert(WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
         return response;
     }
-    let endpoint = match routes::route(req.method(), req.uri().path()) {
-        Ok(endpoint) => endpoint,
+    let path = req.uri().path().to_string();
+    let (handler, param) = match route::route(req.method(), &path) {
+        Ok(found) => found,
         Err(no_route) => {
-            let mut response =
-                error_reply(&no_route_failure(&no_route, req.method(), req.uri().path()));
+            let mut response = error_reply(&no_route_failure(&no_route, req.method(), &path));
             if let NoRoute::MethodNotAllowed(allowed) = no_route {
                 if let Ok(value) = HeaderValue::from_str(allowed.as_str()) {
                     response.headers_mut().insert(ALLOW, value);
@@ -240,22 +275,25 @@ async fn handle(node: &Node, token: &str, req: Request<Incoming>) -> Response<Ap
             return response;
         }
     };
-    if endpoint == Endpoint::Events {
-        let mut response = Response::new(Either::Right(EventStream::new(node.subscribe())));
-        let headers = response.headers_mut();
-        headers.insert(CONTENT_TYPE, HeaderValue::from_static("text/event-stream"));
-        headers.insert(CACHE_CONTROL, HeaderValue::from_static("no-cache"));
-        return response;
-    }
+    let decode = match handler {
+        Handler::Events => {
+            let mut response = Response::new(Either::Right(EventStream::new(node.subscribe())));
+            let headers = response.headers_mut();
+            headers.insert(CONTENT_TYPE, HeaderValue::from_static("text/event-stream"));
+            headers.insert(CACHE_CONTROL, HeaderValue::from_static("no-cache"));
+            return response;
+        }
+        Handler::Json(decode) => decode,
+    };
     let body = match read_body(req).await {
         Ok(body) => body,
         Err(failure) => return error_reply(&failure),
     };
-    let command = match routes::decode(endpoint, &body) {
-        Ok(command) => command,
+    let call = match decode(&body, param) {
+        Ok(call) => call,
         Err(failure) => return error_reply(&failure),
     };
-    match routes::execute(node, command).await {
+    match call(node.clone()).await {
         Ok(value) => json_reply(StatusCode::OK, &value),
         Err(failure) => {
             if failure.status.is_server_error() {
@@ -293,15 +331,15 @@ pub fn check_request(method: &[u8], path: &str, body: &[u8]) -> Result<(), (u16,
             format!("invalid method: {e}"),
         )
     })?;
-    let endpoint =
-        routes::route(&method, path).map_err(|n| refuse(no_route_failure(&n, &method, path)))?;
-    if endpoint == Endpoint::Events {
+    let (handler, param) =
+        route::route(&method, path).map_err(|n| refuse(no_route_failure(&n, &method, path)))?;
+    let Handler::Json(decode) = handler else {
         return Ok(());
-    }
+    };
     if body.len() > MAX_BODY_BYTES {
         return Err(refuse(body_too_large()));
     }
-    routes::decode(endpoint, body).map(drop).map_err(refuse)
+    decode(body, param).map(drop).map_err(refuse)
 }
 
 fn body_too_large() -> Failure {
@@ -383,39 +421,5 @@ mod tests {
             ),
             Err(400)
         );
-    }
-
-    #[test]
-    fn decoded_commands_carry_the_checked_values() {
-        let body = format!(r#"{{"node_id":"{ID}","amount_sat":5000,"push_msat":7}}"#);
-        match routes::decode(Endpoint::ChannelOpen, body.as_bytes()).unwrap() {
-            routes::Command::ChannelOpen {
-                node_id,
-                amount,
-                push_msat,
-                public,
-            } => {
-                assert_eq!(node_id.to_string(), ID);
-                assert_eq!(amount.to_sat(), 5000);
-                assert_eq!(push_msat, 7);
-                assert!(!public);
-            }
-            other => panic!("decoded as {other:?}"),
-        }
-        match routes::decode(Endpoint::Payment("AB".repeat(32)), b"").unwrap() {
-            routes::Command::Payment(id) => assert_eq!(id, "ab".repeat(32)),
-            other => panic!("decoded as {other:?}"),
-        }
-        match routes::decode(Endpoint::InvoiceCreate, b"").unwrap() {
-            routes::Command::InvoiceCreate {
-                amount_msat: None,
-                description,
-                expiry_secs,
-            } => {
-                assert_eq!(description, "");
-                assert_eq!(expiry_secs, DEFAULT_INVOICE_EXPIRY_SECS);
-            }
-            other => panic!("decoded as {other:?}"),
-        }
     }
 }

@@ -1,4 +1,4 @@
-//! LDK's [`Logger`](lightning::util::logger::Logger) bridged into `tracing` (DESIGN.md decision 8).
+//! LDK's [`Logger`](lightning::util::logger::Logger) bridged into `tracing` (docs/design.md §8).
 
 use lightning::util::logger::{Level, Logger, Record};
 

@@ -1,10 +1,12 @@
-//! The LDK side of the node: concrete types, logger bridge, peer connections, extension slots
-//! and the channel configuration every channel starts from.
+//! The LDK side of the node: concrete types, logger bridge, keys, peer connections, the node
+//! announcement and the channel configuration every channel starts from.
 
+pub(crate) mod announce;
+pub(crate) mod custom_messages;
+pub(crate) mod interception;
 pub mod keys;
 pub mod logger;
 pub mod peers;
-pub mod slots;
 pub mod types;
 
 use lightning::util::config::{HTLCInterceptionFlags, UserConfig};
@@ -33,7 +35,7 @@ pub fn unswept_outputs(sweeper: &types::Sweeper) -> usize {
 ///   are open;
 /// - unannounced by default (`open_channel` announces on request);
 /// - HTLCs to SCIDs the node does not know are intercepted and handed to the
-///   [`HtlcInterceptor`](slots::HtlcInterceptor) (RFQ's SCID aliases);
+///   [`HtlcInterceptor`](crate::hooks::htlc_interception::HtlcInterceptor) (RFQ's SCID aliases);
 /// - forwards to private channels allowed (an edge node serves private peers).
 pub fn user_config() -> UserConfig {
     let mut config = UserConfig::default();

@@ -20,9 +20,9 @@ use lightning_net_tokio::SocketDescriptor;
 use lightning_persister::fs_store::v1::FilesystemStore;
 
 use crate::chain::ChainClient;
+use crate::ldk::custom_messages::CustomMessageSlot;
 use crate::ldk::keys::NodeKeys;
 use crate::ldk::logger::TracingLogger;
-use crate::ldk::slots::CustomMessageSlot;
 use crate::wallet::OnchainWallet;
 
 /// LDK's logger, bridged into `tracing`.

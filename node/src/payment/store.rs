@@ -3,14 +3,16 @@
 use std::path::Path;
 use std::sync::Mutex;
 
+use bitcoin::hex::{DisplayHex, FromHex};
+use lightning::ln::channelmanager::PaymentId;
+use lightning::types::payment::{PaymentHash, PaymentPreimage};
+use lnedge_storage::clock::unix_now;
+use rusqlite::types::Type;
 use rusqlite::{params, Connection, OptionalExtension, Row};
 
 use crate::model::{PaymentDirection, PaymentInfo, PaymentKind, PaymentStatus};
 
-/// Errors of the payment store.
-#[derive(Debug, thiserror::Error)]
-#[error("payment database: {0}")]
-pub struct PaymentStoreError(#[from] rusqlite::Error);
+pub use crate::error::PaymentStoreError;
 
 /// Payments by id.
 #[derive(Debug)]
@@ -18,47 +20,43 @@ pub struct PaymentStore {
     conn: Mutex<Connection>,
 }
 
-fn unix_now() -> u64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_secs())
-        .unwrap_or(0)
+/// A column that does not hold what this store writes: a typed error, not a guess.
+fn corrupt(column: usize, what: &str) -> rusqlite::Error {
+    rusqlite::Error::FromSqlConversionFailure(
+        column,
+        Type::Text,
+        format!("not a valid {what}").into(),
+    )
 }
 
-fn direction(s: &str) -> PaymentDirection {
-    if s == "inbound" {
-        PaymentDirection::Inbound
-    } else {
-        PaymentDirection::Outbound
+fn bytes32(r: &Row<'_>, column: usize, what: &str) -> rusqlite::Result<Option<[u8; 32]>> {
+    match r.get::<_, Option<String>>(column)? {
+        None => Ok(None),
+        Some(hex) => <[u8; 32]>::from_hex(&hex)
+            .map(Some)
+            .map_err(|_| corrupt(column, what)),
     }
 }
 
-fn status(s: &str) -> PaymentStatus {
-    match s {
-        "succeeded" => PaymentStatus::Succeeded,
-        "failed" => PaymentStatus::Failed,
-        _ => PaymentStatus::Pending,
-    }
-}
-
-fn kind(s: &str) -> PaymentKind {
-    match s {
-        "bolt11" => PaymentKind::Bolt11,
-        "bolt12" => PaymentKind::Bolt12,
-        _ => PaymentKind::Other,
-    }
+fn name<T>(
+    r: &Row<'_>,
+    column: usize,
+    what: &str,
+    parse: fn(&str) -> Option<T>,
+) -> rusqlite::Result<T> {
+    parse(&r.get::<_, String>(column)?).ok_or_else(|| corrupt(column, what))
 }
 
 fn row(r: &Row<'_>) -> rusqlite::Result<PaymentInfo> {
     Ok(PaymentInfo {
-        id: r.get(0)?,
-        payment_hash: r.get(1)?,
-        direction: direction(&r.get::<_, String>(2)?),
-        kind: kind(&r.get::<_, String>(3)?),
-        status: status(&r.get::<_, String>(4)?),
+        id: PaymentId(bytes32(r, 0, "payment id")?.ok_or_else(|| corrupt(0, "payment id"))?),
+        payment_hash: bytes32(r, 1, "payment hash")?.map(PaymentHash),
+        direction: name(r, 2, "direction", PaymentDirection::from_name)?,
+        kind: name(r, 3, "kind", PaymentKind::from_name)?,
+        status: name(r, 4, "status", PaymentStatus::from_name)?,
         amount_msat: r.get::<_, Option<i64>>(5)?.map(|v| v as u64),
         fee_msat: r.get::<_, Option<i64>>(6)?.map(|v| v as u64),
-        preimage: r.get(7)?,
+        preimage: bytes32(r, 7, "preimage")?.map(PaymentPreimage),
         failure: r.get(8)?,
         created_at: r.get::<_, i64>(9)? as u64,
         updated_at: r.get::<_, i64>(10)? as u64,
@@ -100,14 +98,14 @@ impl PaymentStore {
              fee_msat, preimage, failure, created_at, updated_at) \
              VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
             params![
-                p.id,
-                p.payment_hash,
+                p.id.0.to_lower_hex_string(),
+                p.payment_hash.map(|h| h.0.to_lower_hex_string()),
                 p.direction.as_str(),
                 p.kind.as_str(),
                 p.status.as_str(),
                 p.amount_msat.map(|v| v as i64),
                 p.fee_msat.map(|v| v as i64),
-                p.preimage,
+                p.preimage.map(|h| h.0.to_lower_hex_string()),
                 p.failure,
                 p.created_at as i64,
                 p.updated_at as i64
@@ -119,9 +117,9 @@ impl PaymentStore {
     /// Marks a payment succeeded with what became known (hash, preimage, fee, amount).
     pub fn succeeded(
         &self,
-        id: &str,
-        payment_hash: Option<&str>,
-        preimage: Option<&str>,
+        id: &PaymentId,
+        payment_hash: Option<&PaymentHash>,
+        preimage: Option<&PaymentPreimage>,
         fee_msat: Option<u64>,
         amount_msat: Option<u64>,
     ) -> Result<(), PaymentStoreError> {
@@ -131,9 +129,9 @@ impl PaymentStore {
              fee_msat = COALESCE(?4, fee_msat), amount_msat = COALESCE(?5, amount_msat), \
              updated_at = ?6 WHERE id = ?1",
             params![
-                id,
-                payment_hash,
-                preimage,
+                id.0.to_lower_hex_string(),
+                payment_hash.map(|h| h.0.to_lower_hex_string()),
+                preimage.map(|p| p.0.to_lower_hex_string()),
                 fee_msat.map(|v| v as i64),
                 amount_msat.map(|v| v as i64),
                 unix_now() as i64
@@ -143,19 +141,21 @@ impl PaymentStore {
     }
 
     /// Marks a payment failed.
-    pub fn failed(&self, id: &str, reason: &str) -> Result<(), PaymentStoreError> {
+    pub fn failed(&self, id: &PaymentId, reason: &str) -> Result<(), PaymentStoreError> {
         self.conn.lock().expect("lock").execute(
             "UPDATE payments SET status = 'failed', failure = ?2, updated_at = ?3 WHERE id = ?1",
-            params![id, reason, unix_now() as i64],
+            params![id.0.to_lower_hex_string(), reason, unix_now() as i64],
         )?;
         Ok(())
     }
 
     /// One payment.
-    pub fn get(&self, id: &str) -> Result<Option<PaymentInfo>, PaymentStoreError> {
+    pub fn get(&self, id: &PaymentId) -> Result<Option<PaymentInfo>, PaymentStoreError> {
         let conn = self.conn.lock().expect("lock");
         let sql = format!("SELECT {COLUMNS} FROM payments WHERE id = ?1");
-        Ok(conn.query_row(&sql, params![id], row).optional()?)
+        Ok(conn
+            .query_row(&sql, params![id.0.to_lower_hex_string()], row)
+            .optional()?)
     }
 
     /// Every payment, newest first.
@@ -169,8 +169,8 @@ impl PaymentStore {
 
     /// A fresh record for a payment starting now.
     pub fn new_record(
-        id: String,
-        payment_hash: Option<String>,
+        id: PaymentId,
+        payment_hash: Option<PaymentHash>,
         direction: PaymentDirection,
         kind: PaymentKind,
         status: PaymentStatus,

@@ -5,8 +5,10 @@
 //! destination, and serves the API's address, balance and send.
 
 mod bump;
+mod handle;
 mod persister;
 
+pub use handle::Wallet;
 pub use persister::{SqliteWalletPersister, WalletStoreError};
 
 use std::path::Path;
@@ -17,7 +19,7 @@ use bdk_wallet::bitcoin::hashes::{sha256, Hash, HashEngine};
 use bdk_wallet::chain::BlockId;
 use bdk_wallet::descriptor::IntoWalletDescriptor;
 use bdk_wallet::signer::SignersContainer;
-use bdk_wallet::{KeychainKind, PersistedWallet, SignOptions, Wallet};
+use bdk_wallet::{KeychainKind, PersistedWallet, SignOptions, Wallet as BdkWallet};
 use bitcoin::block::Header;
 use bitcoin::psbt::Psbt;
 use bitcoin::{Address, Amount, Block, FeeRate, Network, ScriptBuf, Transaction};
@@ -25,32 +27,11 @@ use lightning::chain::chaininterface::{ConfirmationTarget, FeeEstimator};
 use lightning::chain::transaction::TransactionData;
 use lightning::chain::{BlockLocator, Listen};
 use lightning::sign::ChangeDestinationSourceSync;
+use lnedge_storage::clock::unix_now;
 use serde::Serialize;
 
-use crate::chain::{ChainClient, ChainError};
-
-/// Errors of the on-chain wallet.
-#[derive(Debug, thiserror::Error)]
-pub enum WalletError {
-    /// Persistence failed.
-    #[error(transparent)]
-    Store(#[from] WalletStoreError),
-    /// The wallet could not be created or loaded.
-    #[error("wallet: {0}")]
-    Setup(String),
-    /// Building the transaction failed (e.g. insufficient funds).
-    #[error("cannot build transaction: {0}")]
-    Build(String),
-    /// Signing failed or left inputs unsigned.
-    #[error("cannot sign transaction: {0}")]
-    Sign(String),
-    /// The address is for another network.
-    #[error("address is not valid for {0}")]
-    WrongNetwork(Network),
-    /// Broadcasting failed.
-    #[error(transparent)]
-    Chain(#[from] ChainError),
-}
+use crate::chain::ChainClient;
+pub use crate::error::WalletError;
 
 /// Balances in satoshis.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, serde::Deserialize)]
@@ -123,7 +104,7 @@ impl OnchainWallet {
     ) -> Result<Self, WalletError> {
         let (external, internal) = descriptors(seed, network)?;
         let mut db = SqliteWalletPersister::open(path)?;
-        let loaded = Wallet::load()
+        let loaded = BdkWallet::load()
             .descriptor(KeychainKind::External, Some(external.clone()))
             .descriptor(KeychainKind::Internal, Some(internal.clone()))
             .check_network(network)
@@ -132,7 +113,7 @@ impl OnchainWallet {
         let mut wallet = match loaded {
             Some(wallet) => wallet,
             None => {
-                let mut wallet = Wallet::create(external.clone(), internal.clone())
+                let mut wallet = BdkWallet::create(external.clone(), internal.clone())
                     .network(network)
                     .create_wallet(&mut db)
                     .map_err(|e| WalletError::Setup(e.to_string()))?;
@@ -348,13 +329,6 @@ impl OnchainWallet {
             tracing::error!(height, "wallet persist failed: {e}");
         }
     }
-}
-
-fn unix_now() -> u64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_secs())
-        .unwrap_or(0)
 }
 
 impl Listen for OnchainWallet {

@@ -11,16 +11,7 @@ use bdk_wallet::chain::Merge;
 use bdk_wallet::{ChangeSet, WalletPersister};
 use rusqlite::{params, Connection};
 
-/// Errors of the wallet store.
-#[derive(Debug, thiserror::Error)]
-pub enum WalletStoreError {
-    /// SQLite failed.
-    #[error("wallet database: {0}")]
-    Sqlite(#[from] rusqlite::Error),
-    /// A stored change set could not be read back.
-    #[error("wallet database holds an unreadable change set: {0}")]
-    Corrupt(#[from] serde_json::Error),
-}
+pub use crate::error::WalletStoreError;
 
 /// SQLite-backed [`WalletPersister`].
 #[derive(Debug)]

@@ -10,10 +10,12 @@ use std::time::Duration;
 use bitcoin::hashes::{sha256, Hash};
 use bitcoin::secp256k1::{PublicKey, Secp256k1, SecretKey};
 use bitcoin::{Address, ScriptBuf};
+use lightning::ln::types::ChannelId;
 use lightning_invoice::{
-    Currency, InvoiceBuilder, PaymentHash, PaymentSecret, RouteHint, RouteHintHop, RoutingFees,
+    Bolt11Invoice, Currency, InvoiceBuilder, PaymentHash, PaymentSecret, RouteHint, RouteHintHop,
+    RoutingFees,
 };
-use lnedge_node::devnet::{anyone_can_spend_script, Devnet, RpcAuth, RpcServer, RpcServerConfig};
+use lnedge_devnet::{anyone_can_spend_script, Devnet, RpcAuth, RpcServer, RpcServerConfig};
 use lnedge_node::{Node, NodeBuilder};
 
 pub struct TestChain {
@@ -51,7 +53,7 @@ impl TestChain {
     }
 
     pub async fn node(&self, dir: &Path, alias: &str) -> Node {
-        self.builder(dir, alias).build().await.expect("node starts")
+        self.builder(dir, alias).start().await.expect("node starts")
     }
 
     pub fn mine(&self, n: u32) {
@@ -100,27 +102,35 @@ pub fn peer_address(node: &Node) -> String {
 
 /// Connects `a` to `b` over loopback.
 pub async fn connect(a: &Node, b: &Node) {
-    a.connect_peer(b.node_id(), &peer_address(b))
+    a.peers()
+        .connect(b.node_id(), &peer_address(b))
         .await
         .expect("connect");
 }
 
 /// Opens a channel a→b, mines it to 6 confirmations and waits until both see it usable.
-pub async fn open_channel(chain: &TestChain, a: &Node, b: &Node, sat: u64, public: bool) -> String {
-    let before = a.list_channels().len();
-    a.open_channel(b.node_id(), sat, 0, public)
+pub async fn open_channel(
+    chain: &TestChain,
+    a: &Node,
+    b: &Node,
+    sat: u64,
+    public: bool,
+) -> ChannelId {
+    let before = a.channels().list().len();
+    a.channels()
+        .open(b.node_id(), sat, 0, public)
         .expect("open channel");
     let outpoint = wait_for("funding broadcast", Duration::from_secs(20), || async {
-        let ch = a.list_channels();
+        let ch = a.channels().list();
         if ch.len() <= before {
             return None;
         }
         ch.into_iter()
-            .find(|c| c.counterparty == b.node_id().to_string() && !c.ready)?
+            .find(|c| c.counterparty == b.node_id() && !c.ready)?
             .funding_outpoint
     })
     .await;
-    let txid: bitcoin::Txid = outpoint.split(':').next().unwrap().parse().unwrap();
+    let txid = outpoint.txid;
     // The funding transaction reaches devnet's mempool through the broadcaster task.
     wait_for("funding in mempool", Duration::from_secs(20), || async {
         chain.devnet.lock().mempool.get(&txid).map(|_| ())
@@ -134,11 +144,13 @@ pub async fn open_channel(chain: &TestChain, a: &Node, b: &Node, sat: u64, publi
         Duration::from_secs(30),
         || async {
             let id = a
-                .list_channels()
+                .channels()
+                .list()
                 .into_iter()
-                .find(|c| c.counterparty == b.node_id().to_string() && c.usable)
+                .find(|c| c.counterparty == b.node_id() && c.usable)
                 .map(|c| c.channel_id)?;
-            b.list_channels()
+            b.channels()
+                .list()
                 .iter()
                 .any(|c| c.channel_id == id && c.usable)
                 .then_some(id)
@@ -160,7 +172,7 @@ pub fn init_logs() {
 
 /// An invoice from a node that does not exist, reachable (says its route hint) from `via` over
 /// the SCID `scid` that `via` does not know.
-pub fn invoice_over_unknown_scid(via: PublicKey, scid: u64, amount_msat: u64) -> String {
+pub fn invoice_over_unknown_scid(via: PublicKey, scid: u64, amount_msat: u64) -> Bolt11Invoice {
     let secp = Secp256k1::new();
     let key = SecretKey::from_slice(&[0x42; 32]).unwrap();
     let hint = RouteHint(vec![RouteHintHop {
@@ -188,5 +200,4 @@ pub fn invoice_over_unknown_scid(via: PublicKey, scid: u64, amount_msat: u64) ->
         .private_route(hint)
         .build_signed(|hash| secp.sign_ecdsa_recoverable(hash, &key))
         .unwrap()
-        .to_string()
 }
