@@ -75,7 +75,7 @@ fn node_benches(c: &mut Criterion) {
                 chain
                     .builder(dir, alias)
                     .immediate_htlc_processing(immediate)
-                    .build()
+                    .start()
             };
             let a = build(dirs.0.path(), "alice").await.unwrap();
             let b = build(dirs.1.path(), "bob").await.unwrap();
