@@ -40,6 +40,7 @@ fn main() {
         "{}",
         serde_json::to_string_pretty(&decoded).expect("serializable")
     );
+    println!("rfq_roundtrip: ok");
 }
 
 fn hex(bytes: &[u8]) -> String {
