@@ -10,7 +10,7 @@ use async_offers::server::{
     ServerError, StaticInvoiceServer,
 };
 use async_offers::store::{
-    Persisted, SqliteStaticInvoiceStore, StaticInvoiceStore, StoreError, StoreLimits,
+    unix_now, Persisted, SqliteStaticInvoiceStore, StaticInvoiceStore, StoreError, StoreLimits,
 };
 use async_offers::RegistrationToken;
 use common::ldk::{self, plain_path, responder, server_path, Recipient, TestEntropy};
@@ -22,14 +22,7 @@ use lightning::offers::static_invoice::StaticInvoice;
 use lightning::onion_message::messenger::Responder;
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
-
-fn unix_now() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .unwrap()
-        .as_secs()
-}
+use std::time::{Duration, Instant};
 
 /// One call the server made (sizes differ; it is a test record).
 #[allow(clippy::large_enum_variant)]

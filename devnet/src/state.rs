@@ -2,7 +2,6 @@
 //! than one of them (mining, reorganisations, transaction submission).
 
 use std::collections::{HashMap, HashSet};
-use std::time::{SystemTime, UNIX_EPOCH};
 
 use bitcoin::{Amount, BlockHash, OutPoint, ScriptBuf, Transaction, Txid};
 
@@ -32,13 +31,8 @@ pub struct State {
     store: Option<ChainStore>,
 }
 
-/// Seconds since the Unix epoch.
-pub fn unix_now() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_secs())
-        .unwrap_or(0)
-}
+/// Seconds since the Unix epoch (the clock every lnedge store reads).
+pub use lnedge_storage::clock::unix_now;
 
 impl State {
     /// A fresh state; with a store, its records are replayed first.
