@@ -322,13 +322,7 @@ impl Node {
             Some(Arc::clone(&ldk.scorer)),
             sleeper,
             false,
-            || {
-                Some(
-                    std::time::SystemTime::now()
-                        .duration_since(std::time::UNIX_EPOCH)
-                        .unwrap_or_default(),
-                )
-            },
+            || Some(lnedge_storage::clock::since_epoch()),
         ));
         *lock(&inner.background) = Some(bp);
 

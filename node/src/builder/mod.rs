@@ -10,7 +10,7 @@ mod ldk_state;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex, OnceLock, RwLock};
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
 use bitcoin::Network;
 use lightning::chain::{BlockLocator, Listen, Watch};
@@ -210,12 +210,6 @@ impl NodeBuilder {
     }
 }
 
-fn now() -> Duration {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .unwrap_or_default()
-}
-
 async fn build(builder: NodeBuilder) -> Result<Node, BuildError> {
     let NodeBuilder {
         config,
@@ -237,7 +231,7 @@ async fn build(builder: NodeBuilder) -> Result<Node, BuildError> {
     chain.refresh_fees().await?;
     let tip = chain_source::tip(&chain).await?;
 
-    let started = now();
+    let started = lnedge_storage::clock::since_epoch();
     let keys = Arc::new(KeysManager::new(
         &seed,
         started.as_secs(),
