@@ -13,7 +13,6 @@
 //! ```
 
 use std::sync::atomic::{AtomicU32, Ordering};
-use std::time::{SystemTime, UNIX_EPOCH};
 
 /// The variable naming the test server (`postgres://user@host:port/db`).
 pub const URL_VAR: &str = "LNEDGE_TEST_POSTGRES_URL";
@@ -58,9 +57,7 @@ impl TestSchema {
             }
         };
         static COUNTER: AtomicU32 = AtomicU32::new(0);
-        let nanos = SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .map_or(0, |d| d.subsec_nanos());
+        let nanos = crate::clock::since_epoch().subsec_nanos();
         let schema = format!(
             "test_{}_{}_{}",
             std::process::id(),

@@ -7,18 +7,14 @@ use crate::rate::{self, RateError};
 use rfq_wire::{AssetSpecifier, FixedPoint};
 use std::collections::HashMap;
 use std::sync::Arc;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
 /// The current time in Unix seconds. Injected so that tests (and simulations) control it.
 pub type Clock = Arc<dyn Fn() -> u64 + Send + Sync>;
 
 /// The system clock as a [`Clock`] (0 if the system time is before 1970).
 pub fn system_clock() -> Clock {
-    Arc::new(|| {
-        SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .map_or(0, |d| d.as_secs())
-    })
+    Arc::new(lnedge_storage::clock::unix_now)
 }
 
 /// An asset's two rates, both in asset units per BTC.
