@@ -109,6 +109,10 @@ pub struct NodeConfig {
     /// of forwards from observers). Off by default; a merchant or wallet that mostly receives,
     /// or a test network, can turn it on for ~10× lower payment latency.
     pub immediate_htlc_processing: bool,
+    /// How long an installed HTLC interceptor may take to decide an intercepted HTLC before
+    /// the node fails it back (default 10 s; LDK asks that intercepted HTLCs be resolved within
+    /// seconds).
+    pub htlc_decision_timeout: Duration,
     /// Confirmed wallet coins kept back per anchor channel, to fee-bump its commitment if it is
     /// force-closed: opening a channel is refused when the wallet would keep less than this times
     /// the number of anchor channels (the new one included). 0 turns the check off.
@@ -145,6 +149,7 @@ impl NodeConfig {
             chain_poll_interval: Duration::from_millis(500),
             maintenance_interval: Duration::from_secs(30),
             immediate_htlc_processing: false,
+            htlc_decision_timeout: crate::hooks::htlc_interception::DEFAULT_DECISION_TIMEOUT,
             anchor_reserve_sat: Self::DEFAULT_ANCHOR_RESERVE_SAT,
         }
     }

@@ -8,7 +8,6 @@
 
 use std::any::{Any, TypeId};
 use std::sync::Arc;
-use std::time::Duration;
 
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
@@ -49,7 +48,6 @@ pub(crate) struct Installed {
     pub(crate) events: EventChain,
     pub(crate) peer_messages: PeerMessageHandlers,
     pub(crate) interceptor: Option<Arc<dyn HtlcInterceptor>>,
-    pub(crate) decision_timeout: Option<Duration>,
     pub(crate) start_tasks: Vec<StartTask>,
     pub(crate) extensions: Extensions,
 }
@@ -132,12 +130,6 @@ impl FeatureContext<'_> {
         }
         self.installed.interceptor = Some(hook);
         Ok(())
-    }
-
-    /// How long the interception hook may take per HTLC
-    /// ([`DEFAULT_DECISION_TIMEOUT`](crate::hooks::htlc_interception::DEFAULT_DECISION_TIMEOUT) if unset).
-    pub fn set_htlc_decision_timeout(&mut self, timeout: Duration) {
-        self.installed.decision_timeout = Some(timeout);
     }
 
     /// Runs `task` when the node starts.

@@ -13,7 +13,7 @@ use std::time::Duration;
 
 use harness::*;
 use lnedge_node::hooks::BoxFuture;
-use lnedge_node::{FeatureContext, HtlcInterceptor, InterceptDecision, InterceptedHtlc};
+use lnedge_node::{HtlcInterceptor, InterceptDecision, InterceptedHtlc};
 
 const LONG: Duration = Duration::from_secs(120);
 
@@ -40,13 +40,8 @@ async fn force_close_with_an_htlc_in_flight_bumps_commitment_and_htlc_timeout() 
     let a = chain.node(da.path(), "alice").await;
     let b = chain
         .builder(db.path(), "bob")
-        .with_feature({
-            let hook = hook.clone();
-            move |ctx: &mut FeatureContext<'_>| {
-                ctx.set_htlc_decision_timeout(Duration::from_secs(3600));
-                ctx.set_htlc_interceptor(hook)
-            }
-        })
+        .htlc_decision_timeout(Duration::from_secs(3600))
+        .htlc_interceptor(hook.clone())
         .start()
         .await
         .unwrap();

@@ -321,10 +321,8 @@ async fn intercepted_htlcs_are_forwarded_failed_or_timed_out_and_their_resolutio
     // D's hook never answers; its decision timeout is short.
     let d = chain
         .builder(dd.path(), "dave")
-        .with_feature(|ctx: &mut FeatureContext<'_>| {
-            ctx.set_htlc_decision_timeout(Duration::from_millis(500));
-            ctx.set_htlc_interceptor(Arc::new(Silent::default()))
-        })
+        .htlc_decision_timeout(Duration::from_millis(500))
+        .htlc_interceptor(Arc::new(Silent::default()))
         .start()
         .await
         .unwrap();
@@ -399,13 +397,8 @@ async fn an_htlc_left_undecided_by_a_stop_is_failed_back_at_the_next_start() {
     let a = chain.node(da.path(), "alice").await;
     let b = chain
         .builder(db.path(), "bob")
-        .with_feature({
-            let hook = hook.clone();
-            move |ctx: &mut FeatureContext<'_>| {
-                ctx.set_htlc_decision_timeout(Duration::from_secs(3600));
-                ctx.set_htlc_interceptor(hook)
-            }
-        })
+        .htlc_decision_timeout(Duration::from_secs(3600))
+        .htlc_interceptor(hook.clone())
         .start()
         .await
         .unwrap();

@@ -34,7 +34,7 @@ use crate::error::{BuildError, NodeError};
 use crate::events::EventHandler;
 use crate::feature::{Feature, FeatureContext, Installed};
 use crate::hooks::events::EventChain;
-use crate::hooks::htlc_interception::{HtlcInterceptor, DEFAULT_DECISION_TIMEOUT};
+use crate::hooks::htlc_interception::HtlcInterceptor;
 use crate::hooks::peer_messages::{PeerMessageHandler, PeerMessageSender};
 use crate::ldk::announce::Announcer;
 use crate::ldk::interception::InterceptionService;
@@ -188,6 +188,13 @@ impl NodeBuilder {
         self.with_feature(move |ctx: &mut FeatureContext<'_>| {
             ctx.add_peer_message_handler(make).map(|_| ())
         })
+    }
+
+    /// How long the HTLC interceptor may take per HTLC before it is failed back (see
+    /// [`NodeConfig::htlc_decision_timeout`]).
+    pub fn htlc_decision_timeout(mut self, timeout: Duration) -> Self {
+        self.config.htlc_decision_timeout = timeout;
+        self
     }
 
     /// Installs an HTLC interception hook (a one-line [`Feature`]).
@@ -362,7 +369,6 @@ async fn build(builder: NodeBuilder) -> Result<Node, BuildError> {
         events: feature_events,
         peer_messages,
         interceptor,
-        decision_timeout,
         start_tasks,
         extensions,
     } = installed;
@@ -372,7 +378,7 @@ async fn build(builder: NodeBuilder) -> Result<Node, BuildError> {
                 hook,
                 Arc::clone(&channel_manager),
                 Arc::clone(&kv),
-                decision_timeout.unwrap_or(DEFAULT_DECISION_TIMEOUT),
+                config.htlc_decision_timeout,
             )
             .map_err(|e| BuildError::io("reading forwarded circuits", e))?,
         )),
