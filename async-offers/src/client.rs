@@ -15,12 +15,13 @@ use crate::registry::RegistrationToken;
 use lightning::blinded_path::message::BlindedMessagePath;
 use lightning::ln::channelmanager::AChannelManager;
 use lightning::offers::offer::Offer;
+use std::ops::Deref;
 use std::sync::Mutex;
 use std::time::Duration;
 
 /// The `ChannelManager` calls an async recipient makes.
 ///
-/// Implemented for every LDK [`AChannelManager`]; tests implement it with a test double.
+/// Implemented for every pointer (`Arc`, `&`) to an LDK [`AChannelManager`]; tests implement it with a test double.
 pub trait AsyncRecipientNode {
     /// `ChannelManager::set_paths_to_static_invoice_server`; `false` if LDK refused (no paths).
     fn set_paths_to_static_invoice_server(&self, paths: Vec<BlindedMessagePath>) -> bool;
@@ -29,15 +30,19 @@ pub trait AsyncRecipientNode {
     fn get_async_receive_offer(&self) -> Option<Offer>;
 }
 
-impl<T: AChannelManager> AsyncRecipientNode for T {
+impl<T: Deref> AsyncRecipientNode for T
+where
+    T::Target: AChannelManager,
+{
     fn set_paths_to_static_invoice_server(&self, paths: Vec<BlindedMessagePath>) -> bool {
-        self.get_cm()
+        self.deref()
+            .get_cm()
             .set_paths_to_static_invoice_server(paths)
             .is_ok()
     }
 
     fn get_async_receive_offer(&self) -> Option<Offer> {
-        self.get_cm().get_async_receive_offer().ok()
+        self.deref().get_cm().get_async_receive_offer().ok()
     }
 }
 

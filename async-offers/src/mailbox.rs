@@ -20,6 +20,7 @@ use lightning::util::ser::{LengthReadable, Writeable};
 use lnedge_storage::sqlite::{Connections, SqliteStoreError};
 use lnedge_storage::StorageError;
 use rusqlite::params;
+use std::ops::Deref;
 use std::path::Path;
 use std::sync::Arc;
 
@@ -44,7 +45,7 @@ const MIGRATIONS: [&str; 1] = [SCHEMA_V1];
 
 /// The `OnionMessenger` call the mailbox makes.
 ///
-/// Implemented for every LDK [`AOnionMessenger`]; tests implement it with a recording test
+/// Implemented for every pointer (`Arc`, `&`) to an LDK [`AOnionMessenger`]; tests implement it with a recording test
 /// double.
 pub trait MessageForwarder {
     /// `OnionMessenger::forward_onion_message`.
@@ -55,13 +56,18 @@ pub trait MessageForwarder {
     ) -> Result<(), SendError>;
 }
 
-impl<T: AOnionMessenger> MessageForwarder for T {
+impl<T: Deref> MessageForwarder for T
+where
+    T::Target: AOnionMessenger,
+{
     fn forward_onion_message(
         &self,
         message: OnionMessage,
         peer_node_id: &PublicKey,
     ) -> Result<(), SendError> {
-        self.get_om().forward_onion_message(message, peer_node_id)
+        self.deref()
+            .get_om()
+            .forward_onion_message(message, peer_node_id)
     }
 }
 

@@ -22,6 +22,7 @@ use lightning::offers::invoice_request::InvoiceRequest;
 use lightning::offers::parse::Bolt12SemanticError;
 use lightning::offers::static_invoice::StaticInvoice;
 use lightning::onion_message::messenger::Responder;
+use std::ops::Deref;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -32,7 +33,7 @@ pub struct PathsUnavailable;
 
 /// The `ChannelManager` calls a static invoice server makes.
 ///
-/// Implemented for every LDK [`AChannelManager`] (so for `ChannelManager` and `Arc`s of it);
+/// Implemented for every pointer (`Arc`, `&`) to an LDK [`AChannelManager`];
 /// tests implement it with a recording test double.
 pub trait AsyncPaymentsNode {
     /// `ChannelManager::blinded_paths_for_async_recipient`.
@@ -55,19 +56,24 @@ pub trait AsyncPaymentsNode {
     ) -> Result<(), Bolt12SemanticError>;
 }
 
-impl<T: AChannelManager> AsyncPaymentsNode for T {
+impl<T: Deref> AsyncPaymentsNode for T
+where
+    T::Target: AChannelManager,
+{
     fn blinded_paths_for_async_recipient(
         &self,
         recipient_id: Vec<u8>,
         relative_expiry: Option<Duration>,
     ) -> Result<Vec<BlindedMessagePath>, PathsUnavailable> {
-        self.get_cm()
+        self.deref()
+            .get_cm()
             .blinded_paths_for_async_recipient(recipient_id, relative_expiry)
             .map_err(|()| PathsUnavailable)
     }
 
     fn static_invoice_persisted(&self, invoice_persisted_path: Responder) {
-        self.get_cm()
+        self.deref()
+            .get_cm()
             .static_invoice_persisted(invoice_persisted_path)
     }
 
@@ -78,7 +84,7 @@ impl<T: AChannelManager> AsyncPaymentsNode for T {
         invoice_request: InvoiceRequest,
         invoice_request_path: BlindedMessagePath,
     ) -> Result<(), Bolt12SemanticError> {
-        self.get_cm().respond_to_static_invoice_request(
+        self.deref().get_cm().respond_to_static_invoice_request(
             invoice,
             responder,
             invoice_request,

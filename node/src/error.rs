@@ -51,6 +51,17 @@ pub enum NodeError {
     /// Timed out waiting.
     #[error("timed out: {0}")]
     Timeout(String),
+    /// The node was not configured for this (a feature or role it does not have).
+    #[error("{0}")]
+    NotEnabled(String),
+    /// A feature's own machinery failed (its store, its library).
+    #[error("{name}: {source}")]
+    Feature {
+        /// The feature.
+        name: &'static str,
+        /// What went wrong (the feature's own error type).
+        source: Box<dyn std::error::Error + Send + Sync>,
+    },
 }
 
 impl NodeError {

@@ -9,6 +9,7 @@
 use std::any::{Any, TypeId};
 use std::sync::Arc;
 
+use lightning::util::config::UserConfig;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
@@ -29,6 +30,11 @@ use crate::Node;
 /// Any `FnOnce(&mut FeatureContext) -> Result<(), BuildError>` is a feature, which is handy for
 /// small ones and tests.
 pub trait Feature: Send + 'static {
+    /// Adjusts LDK's configuration before the channel manager is built or read back (for
+    /// example an async payments server turns on `enable_htlc_hold`). Runs once, before
+    /// [`install`](Feature::install); does nothing by default.
+    fn configure(&self, _config: &mut UserConfig) {}
+
     /// Installs the feature's hooks and handle. Runs once, inside `NodeBuilder::build`.
     fn install(self: Box<Self>, ctx: &mut FeatureContext<'_>) -> Result<(), BuildError>;
 }

@@ -22,6 +22,7 @@
 //! | [`config`], [`error`], [`seed`] | configuration, errors, the seed |
 #![warn(missing_docs)]
 
+pub mod adapters;
 pub mod api;
 pub mod builder;
 pub mod chain;

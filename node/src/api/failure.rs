@@ -30,6 +30,7 @@ impl From<NodeError> for Failure {
             NodeError::InvalidInput(_) => StatusCode::BAD_REQUEST,
             NodeError::NotFound(_) => StatusCode::NOT_FOUND,
             NodeError::Timeout(_) => StatusCode::GATEWAY_TIMEOUT,
+            NodeError::NotEnabled(_) => StatusCode::CONFLICT,
             _ => StatusCode::INTERNAL_SERVER_ERROR,
         };
         Self::new(status, e.to_string())

@@ -11,6 +11,7 @@ use lightning::chain::{BlockLocator, Filter};
 use lightning::ln::channelmanager::{ChainParameters, ChannelManagerReadArgs};
 use lightning::routing::scoring::{ProbabilisticScorer, ProbabilisticScoringDecayParameters};
 use lightning::sign::{InMemorySigner, KeysManager};
+use lightning::util::config::UserConfig;
 use lightning::util::persist::{
     KVStoreSync, CHANNEL_MANAGER_PERSISTENCE_KEY, NETWORK_GRAPH_PERSISTENCE_KEY,
     OUTPUT_SWEEPER_PERSISTENCE_KEY, SCORER_PERSISTENCE_KEY,
@@ -89,11 +90,11 @@ pub(super) struct ManagerParts<'a> {
 pub(super) fn channel_manager(
     p: &ManagerParts<'_>,
     monitors: &[(BlockLocator, ChannelMonitor<InMemorySigner>)],
+    user_config: UserConfig,
     network: Network,
     tip: BlockLocator,
     started: Duration,
 ) -> Result<(BlockLocator, Arc<ChannelManager>), BuildError> {
-    let user_config = crate::ldk::user_config();
     match read_kv(p.kv, CHANNEL_MANAGER_PERSISTENCE_KEY)? {
         Some(bytes) => {
             let args = ChannelManagerReadArgs::new(

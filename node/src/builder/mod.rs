@@ -280,6 +280,10 @@ async fn build(builder: NodeBuilder) -> Result<Node, BuildError> {
     // Closing scripts pay the wallet directly.
     let signer = Arc::new(NodeKeys::new(Arc::clone(&keys), Arc::clone(&wallet)));
 
+    let mut user_config = crate::ldk::user_config();
+    for feature in &features {
+        feature.configure(&mut user_config);
+    }
     let (manager_best, channel_manager) = ldk_state::channel_manager(
         &ldk_state::ManagerParts {
             kv: &kv,
@@ -292,6 +296,7 @@ async fn build(builder: NodeBuilder) -> Result<Node, BuildError> {
             logger: &logger,
         },
         &monitors,
+        user_config,
         network,
         tip,
         started,

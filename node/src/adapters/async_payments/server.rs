@@ -1,0 +1,364 @@
+//! The static invoice server role: LDK's server events through `async-offers`'
+//! [`StaticInvoiceServer`], the mailbox for offline peers, pruning, and the [`AsyncServer`]
+//! handle operators reach it by.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use async_offers::mailbox::{HoldOutcome, MailboxEvent};
+use async_offers::server::{Handled, PersistOutcome, RequestOutcome, ServerConfig, ServerError};
+use async_offers::store::{spawn_pruning, Recipient, StoreError, StoredInvoice};
+use async_offers::{
+    Mailbox, MailboxLimits, RegistrationToken, SqliteStaticInvoiceStore, StaticInvoiceServer,
+    StaticInvoiceStore,
+};
+use lightning::events::{Event, ReplayEvent};
+
+use crate::error::{BuildError, NodeError};
+use crate::feature::FeatureContext;
+use crate::hooks::events::{EventExtension, EventOutcome};
+use crate::hooks::BoxFuture;
+use crate::ldk::types::{ChannelManager, OnionMessenger};
+
+/// File of the static invoice store in the data directory (SQLite backend).
+pub const INVOICE_STORE_FILE: &str = "static_invoices.sqlite";
+/// File of the mailbox in the data directory.
+pub const MAILBOX_FILE: &str = "onion_mailbox.sqlite";
+
+/// Where a server keeps its recipients and invoices.
+pub enum InvoiceStore {
+    /// SQLite in the data directory ([`INVOICE_STORE_FILE`]).
+    DataDir,
+    /// A store opened by the caller, such as a `PostgresStaticInvoiceStore` that several
+    /// server nodes share.
+    Shared(Arc<dyn StaticInvoiceStore>),
+}
+
+/// The server role's configuration.
+pub struct ServerRole {
+    /// Where recipients and invoices live.
+    pub store: InvoiceStore,
+    /// Rate limits per recipient and the lifetime of registration tokens' paths.
+    pub limits: ServerConfig,
+    /// How many onion messages the mailbox holds for offline peers.
+    pub mailbox: MailboxLimits,
+    /// How often expired invoices are deleted.
+    pub prune_every: Duration,
+}
+
+impl Default for ServerRole {
+    /// SQLite in the data directory, `async-offers`' default limits, pruning hourly.
+    fn default() -> Self {
+        ServerRole {
+            store: InvoiceStore::DataDir,
+            limits: ServerConfig::default(),
+            mailbox: MailboxLimits::default(),
+            prune_every: Duration::from_secs(3600),
+        }
+    }
+}
+
+/// A recipient just registered: its id and the token to hand it.
+#[derive(Debug, Clone)]
+pub struct RegisteredRecipient {
+    /// The recipient id (16 random bytes), which `revoke` and `invoices` take.
+    pub id: Vec<u8>,
+    /// The registration token (`lnasync1…`) the recipient applies.
+    pub token: RegistrationToken,
+}
+
+/// What the server did since it started (counters, for operators and tests).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct ServerStats {
+    /// Invoices stored (new or replacing a slot).
+    pub invoices_stored: u64,
+    /// Invoice persists refused: unregistered, revoked or over quota.
+    pub persists_refused: u64,
+    /// Invoice requests answered with a static invoice.
+    pub requests_served: u64,
+    /// Invoice requests with no invoice to serve, or refused by LDK (expired).
+    pub requests_unserved: u64,
+    /// Persists and requests dropped by the per-recipient rate limits.
+    pub rate_limited: u64,
+    /// Onion messages held for offline peers.
+    pub messages_held: u64,
+    /// Held onion messages forwarded once their peer came back.
+    pub messages_delivered: u64,
+}
+
+#[derive(Default)]
+struct Counters {
+    invoices_stored: AtomicU64,
+    persists_refused: AtomicU64,
+    requests_served: AtomicU64,
+    requests_unserved: AtomicU64,
+    rate_limited: AtomicU64,
+    messages_held: AtomicU64,
+    messages_delivered: AtomicU64,
+}
+
+impl Counters {
+    fn bump(counter: &AtomicU64, by: u64) {
+        counter.fetch_add(by, Ordering::Relaxed);
+    }
+
+    fn snapshot(&self) -> ServerStats {
+        let get = |c: &AtomicU64| c.load(Ordering::Relaxed);
+        ServerStats {
+            invoices_stored: get(&self.invoices_stored),
+            persists_refused: get(&self.persists_refused),
+            requests_served: get(&self.requests_served),
+            requests_unserved: get(&self.requests_unserved),
+            rate_limited: get(&self.rate_limited),
+            messages_held: get(&self.messages_held),
+            messages_delivered: get(&self.messages_delivered),
+        }
+    }
+}
+
+/// The static invoice server of this node. Reached by
+/// [`Node::extension::<AsyncServer>()`](crate::Node::extension).
+pub struct AsyncServer {
+    server: StaticInvoiceServer<Arc<ChannelManager>>,
+    mailbox: Mailbox,
+    messenger: Arc<OnionMessenger>,
+    counters: Counters,
+}
+
+impl std::fmt::Debug for AsyncServer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AsyncServer").finish_non_exhaustive()
+    }
+}
+
+fn store_error(e: impl Into<ServerError>) -> NodeError {
+    match e.into() {
+        ServerError::Store(StoreError::UnknownRecipient) => {
+            NodeError::NotFound("no such async recipient".into())
+        }
+        ServerError::Store(
+            e @ (StoreError::Revoked
+            | StoreError::AlreadyRegistered
+            | StoreError::BadRecipientId { .. }
+            | StoreError::QuotaExceeded { .. }
+            | StoreError::RecipientLimit { .. }),
+        ) => NodeError::InvalidInput(e.to_string()),
+        e => NodeError::Feature {
+            name: "async payments server",
+            source: Box::new(e),
+        },
+    }
+}
+
+impl AsyncServer {
+    /// Registers a recipient under `label` (free-form) with an optional slot quota of its own,
+    /// and returns its id and the token to hand it.
+    pub async fn register(
+        &self,
+        label: &str,
+        slot_quota: Option<u16>,
+    ) -> Result<RegisteredRecipient, NodeError> {
+        let mut id = vec![0u8; 16];
+        getrandom::getrandom(&mut id).map_err(|e| {
+            NodeError::io("randomness for a recipient id", std::io::Error::other(e))
+        })?;
+        let token = self
+            .server
+            .register(&id, label, slot_quota)
+            .await
+            .map_err(store_error)?;
+        Ok(RegisteredRecipient { id, token })
+    }
+
+    /// A new token for a registered, unrevoked recipient: this node's paths (so a recipient
+    /// registered through another server node sharing the store can use this one), or fresh
+    /// ones when the old paths expire.
+    pub async fn token(&self, recipient_id: &[u8]) -> Result<RegistrationToken, NodeError> {
+        self.server
+            .reissue_token(recipient_id)
+            .await
+            .map_err(store_error)
+    }
+
+    /// Revokes a recipient: its invoices are deleted (how many is returned) and its offers are
+    /// no longer served.
+    pub async fn revoke(&self, recipient_id: &[u8]) -> Result<u64, NodeError> {
+        self.server.revoke(recipient_id).await.map_err(store_error)
+    }
+
+    /// Every registered recipient.
+    pub async fn recipients(&self) -> Result<Vec<Recipient>, NodeError> {
+        self.server
+            .store()
+            .list_recipients()
+            .await
+            .map_err(store_error)
+    }
+
+    /// The invoices stored for one recipient, or for all.
+    pub async fn invoices(
+        &self,
+        recipient_id: Option<&[u8]>,
+    ) -> Result<Vec<StoredInvoice>, NodeError> {
+        let store = self.server.store();
+        let ids = match recipient_id {
+            Some(id) => {
+                if store.recipient(id).await.map_err(store_error)?.is_none() {
+                    return Err(NodeError::NotFound("no such async recipient".into()));
+                }
+                vec![id.to_vec()]
+            }
+            None => store
+                .list_recipients()
+                .await
+                .map_err(store_error)?
+                .into_iter()
+                .map(|r| r.id)
+                .collect(),
+        };
+        let mut all = Vec::new();
+        for id in ids {
+            all.extend(store.list_invoices(&id).await.map_err(store_error)?);
+        }
+        Ok(all)
+    }
+
+    /// Onion messages the mailbox holds for offline peers.
+    pub async fn held_messages(&self) -> Result<u64, NodeError> {
+        self.mailbox.total().await.map_err(|e| NodeError::Feature {
+            name: "async payments mailbox",
+            source: Box::new(e),
+        })
+    }
+
+    /// Counters since the node started.
+    pub fn stats(&self) -> ServerStats {
+        self.counters.snapshot()
+    }
+
+    /// The mailbox and the server's two events, in that order; anything else is passed on.
+    async fn handle(&self, event: Event) -> Result<EventOutcome, ReplayEvent> {
+        if let Some(done) = self.mailbox.handle_event(&event, &self.messenger).await {
+            return match done {
+                Ok(MailboxEvent::Held(HoldOutcome::Held { dropped })) => {
+                    Counters::bump(&self.counters.messages_held, 1);
+                    if dropped > 0 {
+                        tracing::warn!(dropped, "mailbox full: dropped the oldest messages");
+                    }
+                    Ok(EventOutcome::Handled)
+                }
+                Ok(MailboxEvent::Held(HoldOutcome::NotAPeer)) => Ok(EventOutcome::Handled),
+                Ok(MailboxEvent::Delivered(delivery)) => {
+                    Counters::bump(&self.counters.messages_delivered, delivery.forwarded);
+                    if let Some(reason) = delivery.stopped_by {
+                        tracing::info!(
+                            ?reason,
+                            remaining = delivery.remaining,
+                            "mailbox delivery stopped"
+                        );
+                    }
+                    Ok(EventOutcome::Handled)
+                }
+                Err(e) => {
+                    // Not durable: LDK hands the event again.
+                    tracing::error!(error = %e, "mailbox failed");
+                    Err(ReplayEvent())
+                }
+            };
+        }
+        match self.server.handle_event(event, Instant::now()).await {
+            Ok(Handled::NotOurs(event)) => Ok(EventOutcome::NotMine(event)),
+            Ok(Handled::Persist(outcome)) => {
+                let c = &self.counters;
+                match outcome {
+                    PersistOutcome::Stored(_) => Counters::bump(&c.invoices_stored, 1),
+                    PersistOutcome::RateLimited | PersistOutcome::LimiterFull => {
+                        Counters::bump(&c.rate_limited, 1)
+                    }
+                    _ => {
+                        tracing::info!(?outcome, "static invoice refused");
+                        Counters::bump(&c.persists_refused, 1)
+                    }
+                }
+                Ok(EventOutcome::Handled)
+            }
+            Ok(Handled::Request(outcome)) => {
+                let c = &self.counters;
+                match outcome {
+                    RequestOutcome::Responded => Counters::bump(&c.requests_served, 1),
+                    RequestOutcome::RateLimited | RequestOutcome::LimiterFull => {
+                        Counters::bump(&c.rate_limited, 1)
+                    }
+                    _ => {
+                        tracing::info!(?outcome, "static invoice request not served");
+                        Counters::bump(&c.requests_unserved, 1)
+                    }
+                }
+                Ok(EventOutcome::Handled)
+            }
+            Err(e) => {
+                tracing::error!(error = %e, "static invoice store failed");
+                Err(ReplayEvent())
+            }
+        }
+    }
+}
+
+struct ServerEvents(Arc<AsyncServer>);
+
+impl EventExtension for ServerEvents {
+    fn handle_event(
+        self: Arc<Self>,
+        event: Event,
+    ) -> BoxFuture<'static, Result<EventOutcome, ReplayEvent>> {
+        Box::pin(async move { self.0.handle(event).await })
+    }
+}
+
+fn build_error(
+    what: &'static str,
+    e: impl std::error::Error + Send + Sync + 'static,
+) -> BuildError {
+    BuildError::Feature {
+        name: what,
+        source: Box::new(e),
+    }
+}
+
+/// Opens the store and mailbox, installs the event extension and the pruning task.
+pub(super) fn install(
+    role: ServerRole,
+    ctx: &mut FeatureContext<'_>,
+) -> Result<Arc<AsyncServer>, BuildError> {
+    let data_dir = &ctx.config().data_dir;
+    let store: Arc<dyn StaticInvoiceStore> = match role.store {
+        InvoiceStore::DataDir => Arc::new(
+            SqliteStaticInvoiceStore::open(data_dir.join(INVOICE_STORE_FILE))
+                .map_err(|e| build_error("static invoice store", e))?,
+        ),
+        InvoiceStore::Shared(store) => store,
+    };
+    let mailbox = Mailbox::open(data_dir.join(MAILBOX_FILE), role.mailbox)
+        .map_err(|e| build_error("onion message mailbox", e))?;
+    let server = Arc::new(AsyncServer {
+        server: StaticInvoiceServer::new(
+            Arc::clone(ctx.channel_manager()),
+            Arc::clone(&store),
+            role.limits,
+        ),
+        mailbox,
+        messenger: Arc::clone(ctx.onion_messenger()),
+        counters: Counters::default(),
+    });
+    ctx.add_event_extension(Arc::new(ServerEvents(Arc::clone(&server))));
+    let prune_every = role.prune_every;
+    ctx.on_start(move |_node, mut stop| {
+        tokio::spawn(async move {
+            let pruning = spawn_pruning(store, prune_every);
+            let _ = stop.wait_for(|stopped| *stopped).await;
+            pruning.abort();
+        })
+    });
+    Ok(server)
+}
