@@ -1,5 +1,6 @@
 //! The admin HTTP API against a real node (on a devnet chain) over loopback HTTP: authentication,
-//! the read endpoints, and 400/404/405/413 on bad requests.
+//! the read endpoints, 400/404/405/413 on bad requests, and the async payments endpoints (409
+//! without the role).
 
 use std::path::PathBuf;
 
@@ -10,6 +11,7 @@ use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::client::legacy::Client;
 use hyper_util::rt::TokioExecutor;
 use lnedge_devnet::{anyone_can_spend_script, Devnet, RpcAuth, RpcServer, RpcServerConfig};
+use lnedge_node::adapters::async_payments::{self, AsyncPaymentsConfig, ServerRole};
 use lnedge_node::api::AdminApi;
 use lnedge_node::{Node, NodeBuilder};
 use serde_json::Value;
@@ -44,9 +46,14 @@ async fn start_chain() -> (Devnet, RpcServer) {
 
 /// A node on a devnet chain of its own, with its API.
 async fn start() -> Harness {
+    start_with(|b| b).await
+}
+
+/// A node on a devnet chain of its own, built with `features` added, with its API.
+async fn start_with(features: impl FnOnce(NodeBuilder) -> NodeBuilder) -> Harness {
     let dir = tempfile::tempdir().unwrap();
     let (_, rpc) = start_chain().await;
-    let node = NodeBuilder::new(dir.path().join("node"))
+    let node = features(NodeBuilder::new(dir.path().join("node")))
         .bitcoind_rpc(rpc.url(), "test", "test")
         .start()
         .await
@@ -539,8 +546,17 @@ where
 
 /// A node following a shared devnet chain, with its API.
 async fn start_on_chain(rpc_url: &str, alias: &str) -> Harness {
+    start_on_chain_with(rpc_url, alias, |b| b).await
+}
+
+/// A node following a shared devnet chain, built with `features` added, with its API.
+async fn start_on_chain_with(
+    rpc_url: &str,
+    alias: &str,
+    features: impl FnOnce(NodeBuilder) -> NodeBuilder,
+) -> Harness {
     let dir = tempfile::tempdir().unwrap();
-    let node = NodeBuilder::new(dir.path().join("node"))
+    let node = features(NodeBuilder::new(dir.path().join("node")))
         .alias(alias)
         .listen("127.0.0.1:0".parse().unwrap())
         .bitcoind_rpc(rpc_url, "test", "test")
@@ -717,4 +733,290 @@ async fn channel_and_payments_through_the_api() {
     a.stop().await;
     b.stop().await;
     rpc.shutdown().await;
+}
+
+/// The async payments feature, with the server role or without.
+fn with_async(server: bool) -> impl FnOnce(NodeBuilder) -> NodeBuilder {
+    move |b| {
+        b.with_feature(async_payments::feature(AsyncPaymentsConfig {
+            server: server.then(ServerRole::default),
+            often_offline: false,
+        }))
+    }
+}
+
+/// Funds `a`'s wallet, opens a private channel a→b and waits until it is usable.
+async fn open_channel(devnet: &Devnet, a: &Harness, b: &Harness) {
+    let address = a.node.wallet().new_address().unwrap();
+    devnet.mine(1, &address.script_pubkey()).unwrap();
+    devnet.mine(100, &anyone_can_spend_script()).unwrap();
+    wait_for("funds", 20, || async {
+        a.node.sync_chain().await;
+        (a.node.wallet().balance().confirmed_sat > 0).then_some(())
+    })
+    .await;
+    let b_id = b.node.node_id();
+    a.node
+        .peers()
+        .connect(b_id, &b.node.listen_address().unwrap().to_string())
+        .await
+        .unwrap();
+    a.node.channels().open(b_id, 200_000, 0, false).unwrap();
+    let txid = wait_for("funding transaction", 20, || async {
+        a.node
+            .channels()
+            .list()
+            .into_iter()
+            .find_map(|c| c.funding_outpoint)
+            .map(|o| o.txid)
+    })
+    .await;
+    wait_for("funding in the mempool", 20, || async {
+        devnet.lock().mempool.get(&txid).map(|_| ())
+    })
+    .await;
+    devnet.mine(6, &anyone_can_spend_script()).unwrap();
+    wait_for("usable channel", 30, || async {
+        a.node.sync_chain().await;
+        b.node.sync_chain().await;
+        a.node
+            .channels()
+            .list()
+            .iter()
+            .any(|c| c.usable)
+            .then_some(())
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn async_server_endpoints_over_http() {
+    let (devnet, rpc) = start_chain().await;
+    devnet.mine(1, &anyone_can_spend_script()).unwrap();
+    // The server role needs a listening address, which start_on_chain gives.
+    let h = start_on_chain_with(&rpc.url(), "server", with_async(true)).await;
+    let peer = start_on_chain(&rpc.url(), "peer").await;
+
+    // A server neither announced nor with a usable channel has no path to hand out.
+    let (status, reply) = h
+        .post("/v1/async/recipients", r#"{"label": "early"}"#)
+        .await;
+    assert_eq!(status, StatusCode::INTERNAL_SERVER_ERROR, "{reply}");
+    assert!(error_text(&reply).contains("blinded paths"), "{reply}");
+    open_channel(&devnet, &h, &peer).await;
+
+    let (status, reply) = h
+        .post("/v1/async/recipients", r#"{"label": "alice", "slots": 3}"#)
+        .await;
+    assert_eq!(status, StatusCode::OK, "{reply}");
+    let id = reply["recipient_id"].as_str().unwrap().to_string();
+    assert_eq!(id.len(), 32, "16 random bytes in hex: {reply}");
+    assert_eq!(reply["label"], "alice");
+    let token = reply["token"].as_str().unwrap().to_string();
+    assert!(token.starts_with("lnasync1"), "{reply}");
+    let (status, bob) = h.post("/v1/async/recipients", r#"{"label": "bob"}"#).await;
+    assert_eq!(status, StatusCode::OK, "{bob}");
+
+    let (status, list) = h.get("/v1/async/recipients").await;
+    assert_eq!(status, StatusCode::OK, "{list}");
+    let recipients = list["recipients"].as_array().unwrap();
+    assert_eq!(recipients.len(), 2, "{list}");
+    let alice = recipients
+        .iter()
+        .find(|r| r["recipient_id"] == id.as_str())
+        .expect("alice listed");
+    assert_eq!(alice["label"], "alice");
+    assert_eq!(alice["slot_quota"], 3);
+    assert_eq!(alice["revoked"], false);
+    assert!(alice["registered_at"].as_u64().unwrap() > 1_600_000_000);
+    let other = recipients.iter().find(|r| r["label"] == "bob").unwrap();
+    assert_eq!(other["slot_quota"], Value::Null);
+
+    // A new token for a registered recipient.
+    let (status, reissued) = h.post(&format!("/v1/async/token/{id}"), "").await;
+    assert_eq!(status, StatusCode::OK, "{reissued}");
+    assert_eq!(reissued["recipient_id"], id.as_str());
+    assert!(reissued["token"].as_str().unwrap().starts_with("lnasync1"));
+
+    // No invoice yet: no recipient node has applied the token.
+    for path in [
+        "/v1/async/invoices".to_string(),
+        format!("/v1/async/invoices/{id}"),
+    ] {
+        let (status, invoices) = h.get(&path).await;
+        assert_eq!(status, StatusCode::OK, "{path}: {invoices}");
+        assert_eq!(invoices["invoices"], Value::Array(vec![]), "{path}");
+    }
+    let (status, stats) = h.get("/v1/async/server").await;
+    assert_eq!(status, StatusCode::OK, "{stats}");
+    for counter in [
+        "invoices_stored",
+        "requests_served",
+        "messages_held",
+        "held_messages",
+    ] {
+        assert_eq!(stats[counter], 0, "{counter}: {stats}");
+    }
+
+    // Revocation sticks: listed as revoked, no new token.
+    let (status, revoked) = h.post(&format!("/v1/async/revoke/{id}"), "{}").await;
+    assert_eq!(status, StatusCode::OK, "{revoked}");
+    assert_eq!(revoked["recipient_id"], id.as_str());
+    assert_eq!(revoked["invoices_deleted"], 0);
+    let (_, list) = h.get("/v1/async/recipients").await;
+    let alice = list["recipients"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["recipient_id"] == id.as_str())
+        .unwrap()
+        .clone();
+    assert_eq!(alice["revoked"], true, "{list}");
+    let (status, reply) = h.post(&format!("/v1/async/token/{id}"), "").await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{reply}");
+    assert!(error_text(&reply).contains("revoked"), "{reply}");
+    let (status, invoices) = h.get(&format!("/v1/async/invoices/{id}")).await;
+    assert_eq!(status, StatusCode::OK, "{invoices}");
+
+    // Unknown recipients are 404s, malformed ids 400s.
+    let unknown = "ab".repeat(16);
+    for (method, path) in [
+        (Method::POST, format!("/v1/async/revoke/{unknown}")),
+        (Method::POST, format!("/v1/async/token/{unknown}")),
+        (Method::GET, format!("/v1/async/invoices/{unknown}")),
+    ] {
+        let (status, reply) = h.call(method, &path, "").await;
+        assert_eq!(status, StatusCode::NOT_FOUND, "{path}: {reply}");
+        assert!(error_text(&reply).contains("no such async recipient"));
+    }
+    for (method, path) in [
+        (Method::POST, "/v1/async/revoke/zz"),
+        (Method::POST, "/v1/async/token/abc"),
+        (Method::GET, "/v1/async/invoices/xyz"),
+    ] {
+        let (status, reply) = h.call(method, path, "").await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{path}: {reply}");
+        assert!(
+            error_text(&reply).contains("invalid recipient id"),
+            "{reply}"
+        );
+    }
+
+    // The server node has the recipient role too: its own offers (none yet).
+    let (status, offers) = h.get("/v1/async/offers").await;
+    assert_eq!(status, StatusCode::OK, "{offers}");
+    assert_eq!(offers["offers"], Value::Array(vec![]));
+    h.stop().await;
+    peer.stop().await;
+    rpc.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn async_endpoints_need_their_role() {
+    // The recipient role without the server role.
+    let h = start_with(with_async(false)).await;
+    for (method, path, body) in [
+        (Method::POST, "/v1/async/recipients", r#"{"label": "a"}"#),
+        (Method::GET, "/v1/async/recipients", ""),
+        (Method::POST, "/v1/async/revoke/0a", ""),
+        (Method::POST, "/v1/async/token/0a", ""),
+        (Method::GET, "/v1/async/invoices", ""),
+        (Method::GET, "/v1/async/invoices/0a", ""),
+        (Method::GET, "/v1/async/server", ""),
+    ] {
+        let (status, reply) = h.call(method, path, body).await;
+        assert_eq!(status, StatusCode::CONFLICT, "{path}: {reply}");
+        assert_eq!(
+            error_text(&reply),
+            "this node is not an async payments server: run it with --async-server"
+        );
+    }
+    let (status, offers) = h.get("/v1/async/offers").await;
+    assert_eq!(status, StatusCode::OK, "{offers}");
+    assert_eq!(offers["offers"], Value::Array(vec![]));
+    // No token applied: no offer yet.
+    let (status, reply) = h.post("/v1/async/offer", "").await;
+    assert_eq!(status, StatusCode::NOT_FOUND, "{reply}");
+    h.stop().await;
+
+    // Without the feature: the recipient endpoints are 409s too (after the request is decoded).
+    let h = start().await;
+    for (method, path, body) in [
+        (Method::GET, "/v1/async/server", ""),
+        (Method::GET, "/v1/async/offers", ""),
+        (Method::POST, "/v1/async/offer", r#"{"wait_secs": 1}"#),
+    ] {
+        let (status, reply) = h.call(method, path, body).await;
+        assert_eq!(status, StatusCode::CONFLICT, "{path}: {reply}");
+        assert!(error_text(&reply).starts_with("this node"), "{reply}");
+    }
+    h.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn async_bad_requests_get_400() {
+    let h = start().await;
+    let cases = [
+        (
+            "/v1/async/recipients",
+            r#"{"label": ""}"#,
+            "label must not be empty",
+        ),
+        (
+            "/v1/async/recipients",
+            r#"{"slots": 2}"#,
+            "missing field `label`",
+        ),
+        (
+            "/v1/async/recipients",
+            r#"{"label": "a", "slots": 0}"#,
+            "slots must be positive",
+        ),
+        (
+            "/v1/async/recipients",
+            r#"{"label": "a", "slots": 70000}"#,
+            "invalid value: integer `70000`",
+        ),
+        (
+            "/v1/async/recipients",
+            r#"{"label": "a", "quota": 1}"#,
+            "unknown field `quota`",
+        ),
+        ("/v1/async/apply", "", "missing field `token`"),
+        (
+            "/v1/async/apply",
+            r#"{"token": "lnbc1xyz"}"#,
+            "invalid registration token",
+        ),
+        (
+            "/v1/async/apply",
+            r#"{"token": "lnasync1qqqqqqqqqqqq"}"#,
+            "(TokenError::BadChecksum)",
+        ),
+        (
+            "/v1/async/offer",
+            r#"{"wait_secs": 601}"#,
+            "wait_secs must be at most 600",
+        ),
+        ("/v1/async/revoke/0g", "", "invalid recipient id `0g`"),
+        ("/v1/async/token/abc", "", "invalid recipient id `abc`"),
+        ("/v1/async/revoke/0a", r#"{"x": 1}"#, "unknown field `x`"),
+    ];
+    for (path, body, expected) in cases {
+        let (status, reply) = h.post(path, body).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{path} {body}: {reply}");
+        assert!(
+            error_text(&reply).contains(expected),
+            "{path} {body}: expected `{expected}` in {reply}"
+        );
+    }
+    let auth = format!("Bearer {}", h.api.token());
+    let (status, headers, _) = h
+        .raw(Method::DELETE, "/v1/async/recipients", Some(&auth), "")
+        .await;
+    assert_eq!(status, StatusCode::METHOD_NOT_ALLOWED);
+    assert_eq!(headers["allow"], "POST");
+    let (status, _) = h.get("/v1/async/revoke/").await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    h.stop().await;
 }

@@ -411,6 +411,17 @@ mod tests {
             Ok(())
         );
         assert_eq!(status("GET", "/v1/payments/abc", ""), Err(400));
+        assert_eq!(
+            status("POST", "/v1/async/recipients", r#"{"label":"alice"}"#),
+            Ok(())
+        );
+        assert_eq!(status("POST", "/v1/async/revoke/0a0b", ""), Ok(()));
+        assert_eq!(status("POST", "/v1/async/revoke/0a0", ""), Err(400));
+        assert_eq!(status("GET", "/v1/async/invoices/zz", ""), Err(400));
+        assert_eq!(
+            status("POST", "/v1/async/apply", r#"{"token":"lnasync1x"}"#),
+            Err(400)
+        );
         let big = format!(r#"{{"description":"{}"}}"#, "x".repeat(MAX_BODY_BYTES));
         assert_eq!(status("POST", "/v1/offers", &big), Err(413));
         assert_eq!(

@@ -93,6 +93,56 @@ const ROUTES: &[(Method, &str, Handler)] = &[
         Handler::Json(handlers::wallet::send),
     ),
     (Method::GET, "/v1/events", Handler::Events),
+    (
+        Method::POST,
+        "/v1/async/recipients",
+        Handler::Json(handlers::async_payments::register),
+    ),
+    (
+        Method::GET,
+        "/v1/async/recipients",
+        Handler::Json(handlers::async_payments::recipients),
+    ),
+    (
+        Method::POST,
+        "/v1/async/revoke/{id}",
+        Handler::Json(handlers::async_payments::revoke),
+    ),
+    (
+        Method::POST,
+        "/v1/async/token/{id}",
+        Handler::Json(handlers::async_payments::reissue),
+    ),
+    (
+        Method::GET,
+        "/v1/async/invoices",
+        Handler::Json(handlers::async_payments::invoices),
+    ),
+    (
+        Method::GET,
+        "/v1/async/invoices/{id}",
+        Handler::Json(handlers::async_payments::recipient_invoices),
+    ),
+    (
+        Method::GET,
+        "/v1/async/server",
+        Handler::Json(handlers::async_payments::stats),
+    ),
+    (
+        Method::POST,
+        "/v1/async/apply",
+        Handler::Json(handlers::async_payments::apply),
+    ),
+    (
+        Method::POST,
+        "/v1/async/offer",
+        Handler::Json(handlers::async_payments::offer),
+    ),
+    (
+        Method::GET,
+        "/v1/async/offers",
+        Handler::Json(handlers::async_payments::offers),
+    ),
 ];
 
 /// Why a path and method reach no endpoint.
@@ -154,6 +204,20 @@ mod tests {
             Err(NoRoute::NotFound)
         );
         assert_eq!(reaches(Method::GET, "/v2/info"), Err(NoRoute::NotFound));
+        // One path, two methods.
+        assert_eq!(reaches(Method::GET, "/v1/async/recipients"), Ok(""));
+        assert_eq!(reaches(Method::POST, "/v1/async/recipients"), Ok(""));
+        assert_eq!(
+            reaches(Method::DELETE, "/v1/async/recipients"),
+            Err(NoRoute::MethodNotAllowed(Method::POST))
+        );
+        assert_eq!(reaches(Method::GET, "/v1/async/invoices"), Ok(""));
+        assert_eq!(reaches(Method::GET, "/v1/async/invoices/0a"), Ok("0a"));
+        assert_eq!(reaches(Method::POST, "/v1/async/revoke/0a"), Ok("0a"));
+        assert_eq!(
+            reaches(Method::POST, "/v1/async/revoke/"),
+            Err(NoRoute::NotFound)
+        );
         assert!(matches!(
             route(&Method::GET, "/v1/events"),
             Ok((Handler::Events, ""))

@@ -138,6 +138,35 @@ pub struct WalletSendRequest {
     pub fee_rate_sat_per_vb: Option<u64>,
 }
 
+/// `POST /v1/async/recipients`: register an async payments recipient at this server.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RegisterAsyncRecipientRequest {
+    /// A free-form name for operators (1 to 256 bytes).
+    pub label: String,
+    /// Its own slot quota (invoices it may keep stored); the store's default if absent.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub slots: Option<u16>,
+}
+
+/// `POST /v1/async/apply`: apply a server's registration token on this (recipient) node.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ApplyAsyncTokenRequest {
+    /// The registration token, `lnasync1…`.
+    pub token: String,
+}
+
+/// `POST /v1/async/offer`: an offer payable while this node is offline.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AsyncOfferRequest {
+    /// Wait up to this long for the server to confirm an invoice (at most 600); absent or 0:
+    /// answer at once.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub wait_secs: Option<u64>,
+}
+
 // ----- replies -----
 
 /// Every refusal and failure: `{"error": "<text>"}`.
@@ -266,13 +295,123 @@ pub struct Invoice {
     pub expiry_secs: u64,
 }
 
-/// Reply of `POST /v1/offers`.
+/// Reply of `POST /v1/offers` and `POST /v1/async/offer`; an entry of `GET /v1/async/offers`.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Offer {
     /// The BOLT 12 offer.
     pub offer: String,
     /// Its id.
     pub offer_id: String,
+}
+
+/// Reply of `POST /v1/async/recipients`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RegisteredAsyncRecipient {
+    /// The recipient id (hex), which the other server endpoints take.
+    pub recipient_id: String,
+    /// Its label.
+    pub label: String,
+    /// The registration token (`lnasync1…`) to hand the recipient.
+    pub token: String,
+}
+
+/// An entry of `GET /v1/async/recipients`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AsyncRecipient {
+    /// The recipient id (hex).
+    pub recipient_id: String,
+    /// Its label.
+    pub label: String,
+    /// Its own slot quota; `null`: the store's default.
+    pub slot_quota: Option<u16>,
+    /// Revoked: no invoices, none accepted.
+    pub revoked: bool,
+    /// Unix seconds.
+    pub registered_at: u64,
+}
+
+/// Reply of `GET /v1/async/recipients`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AsyncRecipients {
+    /// Every registered recipient, by id.
+    pub recipients: Vec<AsyncRecipient>,
+}
+
+/// Reply of `POST /v1/async/revoke/{id}`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RevokedAsyncRecipient {
+    /// The recipient id (hex).
+    pub recipient_id: String,
+    /// How many of its stored invoices were deleted.
+    pub invoices_deleted: u64,
+}
+
+/// Reply of `POST /v1/async/token/{id}`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AsyncToken {
+    /// The recipient id (hex).
+    pub recipient_id: String,
+    /// A new registration token (`lnasync1…`) with this node's paths.
+    pub token: String,
+}
+
+/// An entry of `GET /v1/async/invoices`: a static invoice stored for a recipient.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AsyncInvoice {
+    /// The recipient id (hex).
+    pub recipient_id: String,
+    /// The invoice slot.
+    pub slot: u16,
+    /// When it was stored, Unix seconds.
+    pub created_at: u64,
+    /// When it stops being served, Unix seconds.
+    pub expires_at: u64,
+}
+
+/// Reply of `GET /v1/async/invoices` and `GET /v1/async/invoices/{id}`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AsyncInvoices {
+    /// The stored invoices, by recipient and slot.
+    pub invoices: Vec<AsyncInvoice>,
+}
+
+/// Reply of `GET /v1/async/server`: counters since the node started, and the mailbox.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AsyncServerStats {
+    /// Invoices stored (new or replacing a slot).
+    pub invoices_stored: u64,
+    /// Invoices refused because their recipient is not registered.
+    pub refused_unregistered: u64,
+    /// Invoices refused because their recipient was revoked.
+    pub refused_revoked: u64,
+    /// Invoices refused because they would take a slot beyond the recipient's quota.
+    pub refused_over_quota: u64,
+    /// Invoice requests answered with a static invoice.
+    pub requests_served: u64,
+    /// Invoice requests with no invoice to serve, or refused by LDK (expired).
+    pub requests_unserved: u64,
+    /// Persists and requests dropped by the per-recipient rate limits.
+    pub rate_limited: u64,
+    /// Onion messages held for offline peers.
+    pub messages_held: u64,
+    /// Held onion messages forwarded once their peer came back.
+    pub messages_delivered: u64,
+    /// Onion messages in the mailbox now.
+    pub held_messages: u64,
+}
+
+/// Reply of `POST /v1/async/apply`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AppliedAsyncToken {
+    /// Always `true`.
+    pub applied: bool,
+}
+
+/// Reply of `GET /v1/async/offers`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AsyncOffers {
+    /// The async offers this node has handed out.
+    pub offers: Vec<Offer>,
 }
 
 /// A payment: entries of `GET /v1/payments`, `GET /v1/payments/{id}`, and the reply of the

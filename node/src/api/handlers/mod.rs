@@ -2,6 +2,7 @@
 //! limits; no node needed, so the fuzz target reaches every rule) into a [`Call`], which the
 //! server then runs against the node.
 
+pub(crate) mod async_payments;
 pub(crate) mod bolt11;
 pub(crate) mod bolt12;
 pub(crate) mod channels;
