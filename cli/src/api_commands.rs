@@ -1,6 +1,6 @@
 //! The commands that drive a running node over its admin API (`lnedge info`, `peer`,
-//! `channel`, `invoice`, `pay`, `offer`, `payments`, `wallet`): tables by default, the API's
-//! JSON with `--json`. Requests and replies are the API's types ([`lnedge_node::api::types`]).
+//! `channel`, `invoice`, `pay`, `offer`, `payments`, `wallet`, `async`): tables by default, the
+//! API's JSON with `--json`. Requests and replies are the API's types ([`lnedge_node::api::types`]).
 
 use std::fmt::Display;
 use std::path::PathBuf;
@@ -8,11 +8,13 @@ use std::path::PathBuf;
 use anyhow::{bail, Context};
 use clap::Subcommand;
 use lnedge_node::api::types::{
-    Channel, CloseChannelRequest, ClosingChannel, ConnectPeerRequest, ConnectedPeer,
-    CreateInvoiceRequest, CreateOfferRequest, DisconnectPeerRequest, DisconnectedPeer,
-    EmptyRequest, Invoice, NewAddress, NodeInfo, Offer, OpenChannelRequest, OpenedChannel,
-    PayInvoiceRequest, PayOfferRequest, Payment, Peer, SentTransaction, WalletBalance,
-    WalletSendRequest,
+    AppliedAsyncToken, ApplyAsyncTokenRequest, AsyncInvoice, AsyncInvoices, AsyncOfferRequest,
+    AsyncOffers, AsyncRecipient, AsyncRecipients, AsyncServerStats, AsyncToken, Channel,
+    CloseChannelRequest, ClosingChannel, ConnectPeerRequest, ConnectedPeer, CreateInvoiceRequest,
+    CreateOfferRequest, DisconnectPeerRequest, DisconnectedPeer, EmptyRequest, Invoice, NewAddress,
+    NodeInfo, Offer, OpenChannelRequest, OpenedChannel, PayInvoiceRequest, PayOfferRequest,
+    Payment, Peer, RegisterAsyncRecipientRequest, RegisteredAsyncRecipient, RevokedAsyncRecipient,
+    SentTransaction, WalletBalance, WalletSendRequest,
 };
 use serde::Serialize;
 
@@ -65,14 +67,21 @@ pub enum ApiCommand {
         #[arg(long, value_name = "SECS", default_value_t = 60)]
         wait: u64,
     },
-    /// Create a BOLT 12 offer.
+    /// Create a BOLT 12 offer; with --async, one payable while this node is offline.
     Offer {
         /// Amount in millisatoshis (none: the payer chooses).
-        #[arg(long, value_name = "MSAT")]
+        #[arg(long, value_name = "MSAT", conflicts_with = "async_offer")]
         amount_msat: Option<u64>,
         /// Description.
-        #[arg(long, short, default_value = "")]
+        #[arg(long, short, default_value = "", conflicts_with = "async_offer")]
         description: String,
+        /// An async offer (amount-less), answered by the async payments server while this node
+        /// is offline: needs a token applied (`lnedge async apply`).
+        #[arg(long = "async")]
+        async_offer: bool,
+        /// With --async: wait up to SECS seconds for the server to confirm an invoice.
+        #[arg(long, value_name = "SECS", requires = "async_offer")]
+        wait: Option<u64>,
     },
     /// Payments, newest first, or one payment by id.
     Payments {
@@ -82,6 +91,49 @@ pub enum ApiCommand {
     /// The on-chain wallet: address, balance, send.
     #[command(subcommand)]
     Wallet(WalletCommand),
+    /// BOLT 12 async payments: the server's recipients and invoices, the recipient's token and
+    /// offers.
+    #[command(subcommand)]
+    Async(AsyncCommand),
+}
+
+/// `lnedge async …`.
+#[derive(Subcommand, Debug)]
+pub enum AsyncCommand {
+    /// Server: register a recipient and print its registration token (alone, to pipe it).
+    Register {
+        /// A name for the recipient, for operators.
+        label: String,
+        /// Invoice slots it may fill [default: the store's, 10].
+        #[arg(long, value_name = "N")]
+        slots: Option<u16>,
+    },
+    /// Server: print a new registration token for a recipient.
+    Token {
+        /// The recipient id (hex).
+        id: String,
+    },
+    /// Server: revoke a recipient (its invoices are deleted, its offers no longer served).
+    Revoke {
+        /// The recipient id (hex).
+        id: String,
+    },
+    /// Server: registered recipients.
+    Recipients,
+    /// Server: stored static invoices, of every recipient or of one.
+    Invoices {
+        /// A recipient id (hex).
+        id: Option<String>,
+    },
+    /// Server: counters since start, and messages held for offline peers.
+    Server,
+    /// Recipient: apply a server's registration token (`lnasync1…`).
+    Apply {
+        /// The token.
+        token: String,
+    },
+    /// Recipient: the async offers this node has handed out.
+    Offers,
 }
 
 /// `lnedge peer …`.
@@ -304,17 +356,25 @@ async fn execute(client: &ApiClient, command: ApiCommand, json: bool) -> anyhow:
             show(&payment, json, payment_text)
         }
         ApiCommand::Offer {
+            async_offer: true,
+            wait,
+            ..
+        } => {
+            let request = AsyncOfferRequest { wait_secs: wait };
+            let offer: Offer = client.post("/v1/async/offer", &request).await?;
+            show(&offer, json, offer_text)
+        }
+        ApiCommand::Offer {
             amount_msat,
             description,
+            ..
         } => {
             let request = CreateOfferRequest {
                 amount_msat,
                 description: Some(description),
             };
             let offer: Offer = client.post("/v1/offers", &request).await?;
-            show(&offer, json, |o| {
-                key_values(&[("offer", o.offer.clone()), ("offer id", o.offer_id.clone())])
-            })
+            show(&offer, json, offer_text)
         }
         ApiCommand::Payments { id: Some(id) } => {
             let payment: Payment = client.get(&format!("/v1/payments/{}", id.trim())).await?;
@@ -352,7 +412,141 @@ async fn execute(client: &ApiClient, command: ApiCommand, json: bool) -> anyhow:
             let sent: SentTransaction = client.post("/v1/wallet/send", &request).await?;
             show(&sent, json, |s| format!("sent: txid {}", s.txid))
         }
+        ApiCommand::Async(command) => execute_async(client, command, json).await,
     }
+}
+
+/// `lnedge async …`.
+async fn execute_async(
+    client: &ApiClient,
+    command: AsyncCommand,
+    json: bool,
+) -> anyhow::Result<String> {
+    match command {
+        AsyncCommand::Register { label, slots } => {
+            let request = RegisterAsyncRecipientRequest { label, slots };
+            let registered: RegisteredAsyncRecipient =
+                client.post("/v1/async/recipients", &request).await?;
+            show(&registered, json, |r| r.token.clone())
+        }
+        AsyncCommand::Token { id } => {
+            let path = format!("/v1/async/token/{}", id.trim());
+            let token: AsyncToken = client.post(&path, &EmptyRequest {}).await?;
+            show(&token, json, |t| t.token.clone())
+        }
+        AsyncCommand::Revoke { id } => {
+            let path = format!("/v1/async/revoke/{}", id.trim());
+            let revoked: RevokedAsyncRecipient = client.post(&path, &EmptyRequest {}).await?;
+            show(&revoked, json, |r| {
+                format!(
+                    "revoked {}: {} invoice(s) deleted",
+                    r.recipient_id, r.invoices_deleted
+                )
+            })
+        }
+        AsyncCommand::Recipients => {
+            let recipients: AsyncRecipients = client.get("/v1/async/recipients").await?;
+            show(&recipients, json, |r| recipients_table(&r.recipients))
+        }
+        AsyncCommand::Invoices { id } => {
+            let path = match id {
+                Some(id) => format!("/v1/async/invoices/{}", id.trim()),
+                None => "/v1/async/invoices".to_string(),
+            };
+            let invoices: AsyncInvoices = client.get(&path).await?;
+            show(&invoices, json, |i| async_invoices_table(&i.invoices))
+        }
+        AsyncCommand::Server => {
+            let stats: AsyncServerStats = client.get("/v1/async/server").await?;
+            show(&stats, json, server_text)
+        }
+        AsyncCommand::Apply { token } => {
+            let request = ApplyAsyncTokenRequest { token };
+            let applied: AppliedAsyncToken = client.post("/v1/async/apply", &request).await?;
+            show(&applied, json, |_| {
+                "token applied: the node asks the server for offer paths while it is connected \
+                 to it; `lnedge offer --async --wait 60` prints an offer once the server holds \
+                 an invoice"
+                    .to_string()
+            })
+        }
+        AsyncCommand::Offers => {
+            let offers: AsyncOffers = client.get("/v1/async/offers").await?;
+            show(&offers, json, |o| offers_table(&o.offers))
+        }
+    }
+}
+
+fn offer_text(o: &Offer) -> String {
+    key_values(&[("offer", o.offer.clone()), ("offer id", o.offer_id.clone())])
+}
+
+fn recipients_table(recipients: &[AsyncRecipient]) -> String {
+    let mut t = Table::new(&[
+        "RECIPIENT ID",
+        "LABEL",
+        "SLOTS",
+        "STATE",
+        "REGISTERED (UTC)",
+    ]);
+    for r in recipients {
+        let slots = r
+            .slot_quota
+            .map_or_else(|| "default".to_string(), |q| q.to_string());
+        let state = if r.revoked { "revoked" } else { "active" };
+        t.row(vec![
+            r.recipient_id.clone(),
+            r.label.clone(),
+            slots,
+            state.into(),
+            utc_time(r.registered_at),
+        ]);
+    }
+    t.render()
+}
+
+fn async_invoices_table(invoices: &[AsyncInvoice]) -> String {
+    let mut t = Table::new(&["RECIPIENT ID", "SLOT", "STORED (UTC)", "EXPIRES (UTC)"]);
+    for i in invoices {
+        t.row(vec![
+            i.recipient_id.clone(),
+            i.slot.to_string(),
+            utc_time(i.created_at),
+            utc_time(i.expires_at),
+        ]);
+    }
+    t.render()
+}
+
+fn offers_table(offers: &[Offer]) -> String {
+    let mut t = Table::new(&["OFFER ID", "OFFER"]);
+    for o in offers {
+        t.row(vec![o.offer_id.clone(), o.offer.clone()]);
+    }
+    t.render()
+}
+
+fn server_text(s: &AsyncServerStats) -> String {
+    key_values(&[
+        ("invoices stored", s.invoices_stored.to_string()),
+        (
+            "invoices refused",
+            format!(
+                "{} unregistered, {} revoked, {} over quota",
+                s.refused_unregistered, s.refused_revoked, s.refused_over_quota
+            ),
+        ),
+        ("requests served", s.requests_served.to_string()),
+        ("requests unserved", s.requests_unserved.to_string()),
+        ("rate limited", s.rate_limited.to_string()),
+        (
+            "messages held",
+            format!(
+                "{} now ({} held, {} delivered since start)",
+                s.held_messages, s.messages_held, s.messages_delivered
+            ),
+        ),
+    ])
 }
 
 fn info_text(i: &NodeInfo) -> String {
@@ -552,6 +746,58 @@ mod tests {
             immature_sat: 4,
             total_sat: 10,
         });
+    }
+
+    #[test]
+    fn async_replies_print() {
+        let recipient = AsyncRecipient {
+            recipient_id: "0a0b".into(),
+            label: "alice".into(),
+            slot_quota: None,
+            revoked: true,
+            registered_at: 951_782_400,
+        };
+        json_round_trip(&AsyncRecipients {
+            recipients: vec![recipient.clone()],
+        });
+        json_round_trip(&AsyncInvoices { invoices: vec![] });
+        assert_eq!(
+            recipients_table(&[recipient]),
+            "RECIPIENT ID  LABEL  SLOTS    STATE    REGISTERED (UTC)\n\
+             0a0b          alice  default  revoked  2000-02-29 00:00:00"
+        );
+        let invoices = async_invoices_table(&[AsyncInvoice {
+            recipient_id: "0a0b".into(),
+            slot: 2,
+            created_at: 0,
+            expires_at: 951_782_400,
+        }]);
+        assert!(
+            invoices.ends_with("0a0b          2     1970-01-01 00:00:00  2000-02-29 00:00:00"),
+            "{invoices}"
+        );
+        let stats = AsyncServerStats {
+            invoices_stored: 3,
+            refused_unregistered: 1,
+            refused_revoked: 0,
+            refused_over_quota: 2,
+            requests_served: 4,
+            requests_unserved: 0,
+            rate_limited: 0,
+            messages_held: 5,
+            messages_delivered: 4,
+            held_messages: 1,
+        };
+        json_round_trip(&stats);
+        let text = server_text(&stats);
+        assert!(
+            text.contains("invoices refused:   1 unregistered, 0 revoked, 2 over quota"),
+            "{text}"
+        );
+        assert!(
+            text.ends_with("messages held:      1 now (5 held, 4 delivered since start)"),
+            "{text}"
+        );
     }
 
     #[test]

@@ -1,7 +1,7 @@
 //! `lnedge`: the operator's command line.
 //!
 //! It runs the node (`lnedge node run`), drives a running node over its admin API (`lnedge info`,
-//! `peer`, `channel`, `invoice`, `pay`, `offer`, `payments`, `wallet`), and carries the offline
+//! `peer`, `channel`, `invoice`, `pay`, `offer`, `payments`, `wallet`, `async`), and carries the offline
 //! RFQ tools (`lnedge rfq …`) and the embedded regtest chain (`lnedge devnet`). Every error
 //! prints one line to stderr and exits with status 2.
 

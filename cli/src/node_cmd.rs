@@ -1,15 +1,19 @@
 //! `lnedge node run`: the daemon. Settings come from an optional TOML file (`--config`) whose
-//! keys mirror the flags; flags override the file. It builds the node, serves the admin API
-//! (token in `<data dir>/api_token`), prints where everything listens and runs until Ctrl-C.
+//! keys mirror the flags; flags override the file. It builds the node with the async payments
+//! feature (the server role with `--async-server`), serves the admin API (token in
+//! `<data dir>/api_token`), prints where everything listens and runs until Ctrl-C.
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::str::FromStr;
+use std::sync::Arc;
 
 use anyhow::{bail, Context};
+use async_offers::{PostgresOptions, PostgresStaticInvoiceStore};
 use bitcoin::secp256k1::PublicKey;
 use bitcoin::Network;
 use clap::{Args, Subcommand};
+use lnedge_node::adapters::async_payments::{self, AsyncPaymentsConfig, InvoiceStore, ServerRole};
 use lnedge_node::{ChainSource, InboundChannelPolicy, NodeBuilder, NodeConfig, RpcCredentials};
 use serde::Deserialize;
 
@@ -75,6 +79,23 @@ pub struct RunArgs {
     /// channel that would leave less is refused (0: no check) [default: 25000].
     #[arg(long, value_name = "SAT")]
     anchor_reserve_sat: Option<u64>,
+    /// Serve BOLT 12 static invoices for often-offline recipients (async payments server),
+    /// recipients and invoices in SQLite in the data dir. Needs a listening address that
+    /// recipients and payers reach, and a public channel.
+    #[arg(long)]
+    async_server: bool,
+    /// Keep the async server's recipients and invoices in this PostgreSQL database (several
+    /// server nodes may share it); implies --async-server.
+    #[arg(long, value_name = "URL")]
+    async_store_postgres: Option<String>,
+    /// PostgreSQL schema for --async-store-postgres, created if missing [default: the
+    /// connection's search_path].
+    #[arg(long, value_name = "NAME")]
+    async_store_schema: Option<String>,
+    /// This node is often offline: an HTLC paying an async recipient is handed to the next hop
+    /// to hold, so this node may go offline before the recipient comes back.
+    #[arg(long)]
+    often_offline: bool,
 }
 
 /// The config file: the same settings as the flags, all optional.
@@ -95,6 +116,10 @@ pub struct ConfigFile {
     min_inbound_channel_sat: Option<u64>,
     immediate_htlc_processing: Option<bool>,
     anchor_reserve_sat: Option<u64>,
+    async_server: Option<bool>,
+    async_store_postgres: Option<String>,
+    async_store_schema: Option<String>,
+    often_offline: Option<bool>,
 }
 
 impl ConfigFile {
@@ -116,6 +141,61 @@ impl ConfigFile {
 pub struct Settings {
     /// The node's configuration.
     pub node: NodeConfig,
+    /// The async payments roles (the feature is always installed).
+    pub async_payments: AsyncSettings,
+}
+
+/// The async payments roles `node run` gives the node.
+#[derive(Debug, Default, PartialEq, Eq)]
+pub struct AsyncSettings {
+    /// The server role and where it keeps recipients and invoices (`None`: not a server).
+    pub server: Option<AsyncStore>,
+    /// `--often-offline`.
+    pub often_offline: bool,
+}
+
+/// Where an async payments server keeps recipients and invoices.
+#[derive(PartialEq, Eq)]
+pub enum AsyncStore {
+    /// SQLite in the data directory.
+    DataDir,
+    /// A PostgreSQL database, possibly shared with other server nodes.
+    Postgres {
+        /// The connection URL (may hold a password: never printed).
+        url: String,
+        /// The schema, if not the connection's `search_path`.
+        schema: Option<String>,
+    },
+}
+
+impl std::fmt::Debug for AsyncStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            AsyncStore::DataDir => f.write_str("DataDir"),
+            AsyncStore::Postgres { schema, .. } => f
+                .debug_struct("Postgres")
+                .field("schema", schema)
+                .finish_non_exhaustive(),
+        }
+    }
+}
+
+/// Merges the async payments flags over the file's keys.
+fn async_settings(
+    server: bool,
+    postgres: Option<String>,
+    schema: Option<String>,
+    often_offline: bool,
+) -> anyhow::Result<AsyncSettings> {
+    let server = match (postgres, schema) {
+        (Some(url), schema) => Some(AsyncStore::Postgres { url, schema }),
+        (None, Some(_)) => bail!("async_store_schema needs async_store_postgres"),
+        (None, None) => server.then_some(AsyncStore::DataDir),
+    };
+    Ok(AsyncSettings {
+        server,
+        often_offline,
+    })
 }
 
 fn parse_network(s: &str) -> anyhow::Result<Network> {
@@ -269,7 +349,59 @@ pub fn settings(
     if let Some(sat) = args.anchor_reserve_sat.or(file.anchor_reserve_sat) {
         node.anchor_reserve_sat = sat;
     }
-    Ok(Settings { node })
+    let async_payments = async_settings(
+        args.async_server || file.async_server.unwrap_or(false),
+        args.async_store_postgres.or(file.async_store_postgres),
+        args.async_store_schema.or(file.async_store_schema),
+        args.often_offline || file.often_offline.unwrap_or(false),
+    )?;
+    Ok(Settings {
+        node,
+        async_payments,
+    })
+}
+
+/// The async payments feature for `settings` (connecting to PostgreSQL when the store is
+/// there), and a line saying what the node does.
+async fn async_feature(
+    settings: AsyncSettings,
+) -> anyhow::Result<(async_payments::AsyncPayments, String)> {
+    let (server, mut what) = match settings.server {
+        None => (None, "recipient".to_string()),
+        Some(AsyncStore::DataDir) => (
+            Some(ServerRole::default()),
+            "server (recipients and invoices in SQLite in the data dir) and recipient".to_string(),
+        ),
+        Some(AsyncStore::Postgres { url, schema }) => {
+            let shown = schema
+                .as_deref()
+                .map_or_else(String::new, |s| format!(", schema {s}"));
+            let options = PostgresOptions {
+                schema,
+                ..Default::default()
+            };
+            // The URL may hold a password: the error names the store, not the URL.
+            let store = PostgresStaticInvoiceStore::connect(&url, options)
+                .await
+                .context("cannot open the async payments store in PostgreSQL")?;
+            let role = ServerRole {
+                store: InvoiceStore::Shared(Arc::new(store)),
+                ..Default::default()
+            };
+            (
+                Some(role),
+                format!("server (recipients and invoices in PostgreSQL{shown}) and recipient"),
+            )
+        }
+    };
+    if settings.often_offline {
+        what.push_str(", often offline");
+    }
+    let feature = async_payments::feature(AsyncPaymentsConfig {
+        server,
+        often_offline: settings.often_offline,
+    });
+    Ok((feature, what))
 }
 
 /// Runs `lnedge node …`.
@@ -294,7 +426,9 @@ async fn serve(settings: Settings) -> anyhow::Result<()> {
     let data_dir = settings.node.data_dir.clone();
     std::fs::create_dir_all(&data_dir)
         .with_context(|| format!("cannot create data dir {}", data_dir.display()))?;
+    let (feature, async_role) = async_feature(settings.async_payments).await?;
     let node = NodeBuilder::from_config(settings.node)
+        .with_feature(feature)
         .start()
         .await
         .context("starting the node")?;
@@ -314,6 +448,7 @@ async fn serve(settings: Settings) -> anyhow::Result<()> {
     crate::output::line(&format!("api: {api_url}"))?;
     crate::output::line(&format!("api token file: {}", token_file.display()))?;
     crate::output::line(&format!("data dir: {}", data_dir.display()))?;
+    crate::output::line(&format!("async payments: {async_role}"))?;
     crate::output::line("press Ctrl-C to stop")?;
 
     let waited = tokio::signal::ctrl_c().await;
@@ -441,6 +576,57 @@ alias = "file"
             let e = settings(args, None, None).unwrap_err().to_string();
             assert!(e.contains(expected), "{e}");
         }
+    }
+
+    #[test]
+    fn async_payment_roles() {
+        let s = settings(
+            RunArgs {
+                devnet: true,
+                ..Default::default()
+            },
+            None,
+            None,
+        )
+        .unwrap();
+        assert_eq!(s.async_payments, AsyncSettings::default());
+
+        let (_dir, path) =
+            write_config("devnet = true\nasync_server = true\noften_offline = true\n");
+        let args = RunArgs {
+            config: Some(path),
+            ..Default::default()
+        };
+        let s = settings(args, None, None).unwrap();
+        assert_eq!(s.async_payments.server, Some(AsyncStore::DataDir));
+        assert!(s.async_payments.often_offline);
+
+        // A PostgreSQL store implies the server role; the schema may come from the file.
+        let (_dir, path) = write_config("devnet = true\nasync_store_schema = \"edge\"\n");
+        let args = RunArgs {
+            config: Some(path.clone()),
+            async_store_postgres: Some("postgres://u:secret@127.0.0.1/db".into()),
+            ..Default::default()
+        };
+        let s = settings(args, None, None).unwrap();
+        assert_eq!(
+            s.async_payments.server,
+            Some(AsyncStore::Postgres {
+                url: "postgres://u:secret@127.0.0.1/db".into(),
+                schema: Some("edge".into())
+            })
+        );
+        assert!(!format!("{s:?}").contains("secret"), "{s:?}");
+        let args = RunArgs {
+            config: Some(path),
+            async_server: true,
+            ..Default::default()
+        };
+        let e = settings(args, None, None).unwrap_err().to_string();
+        assert!(
+            e.contains("async_store_schema needs async_store_postgres"),
+            "{e}"
+        );
     }
 
     #[test]

@@ -7,6 +7,8 @@ use std::process::{Command, Output, Stdio};
 use std::sync::mpsc;
 use std::time::Duration;
 
+use lnedge_devnet::{anyone_can_spend_script, Devnet, RpcAuth, RpcServer, RpcServerConfig};
+use lnedge_node::adapters::async_payments::{self, AsyncPaymentsConfig, ServerRole};
 use lnedge_node::api::AdminApi;
 use lnedge_node::{Node, NodeBuilder};
 use serde_json::Value;
@@ -207,6 +209,223 @@ fn errors_are_one_line_and_exit_2() {
     n.stop();
 }
 
+/// Polls `check` every 50 ms for up to 30 s.
+async fn wait_for<T, F, Fut>(what: &str, mut check: F) -> T
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Option<T>>,
+{
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    loop {
+        if let Some(v) = check().await {
+            return v;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "timed out waiting for {what}"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+/// An async payments server S with a usable private channel to a peer (so LDK can build the
+/// blinded paths a registration token carries), both on a devnet served over RPC; S's API.
+struct AsyncServerNet {
+    server: Running,
+    peer: Node,
+    rpc: RpcServer,
+}
+
+fn start_async_server() -> AsyncServerNet {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let data_dir = dir.path().join("server");
+    let token_file = data_dir.join("api_token");
+    let (node, api, peer, rpc) = runtime.block_on(async {
+        let devnet = Devnet::in_memory();
+        let rpc = RpcServer::start(
+            devnet.clone(),
+            RpcServerConfig {
+                bind: "127.0.0.1:0".parse().unwrap(),
+                auth: RpcAuth::UserPass {
+                    user: "t".into(),
+                    password: "t".into(),
+                },
+            },
+        )
+        .await
+        .unwrap();
+        let builder = |dir: PathBuf| {
+            NodeBuilder::new(dir)
+                .listen("127.0.0.1:0".parse().unwrap())
+                .bitcoind_rpc(rpc.url(), "t", "t")
+                .chain_poll_interval(Duration::from_millis(50))
+        };
+        let node = builder(data_dir.clone())
+            .with_feature(async_payments::feature(AsyncPaymentsConfig {
+                server: Some(ServerRole::default()),
+                often_offline: false,
+            }))
+            .start()
+            .await
+            .expect("server starts");
+        let peer = builder(dir.path().join("peer"))
+            .start()
+            .await
+            .expect("peer starts");
+        let address = node.wallet().new_address().unwrap();
+        devnet.mine(1, &address.script_pubkey()).unwrap();
+        devnet.mine(100, &anyone_can_spend_script()).unwrap();
+        wait_for("funds", || async {
+            node.sync_chain().await;
+            (node.wallet().balance().confirmed_sat > 0).then_some(())
+        })
+        .await;
+        node.peers()
+            .connect(peer.node_id(), &peer.listen_address().unwrap().to_string())
+            .await
+            .unwrap();
+        node.channels()
+            .open(peer.node_id(), 200_000, 0, false)
+            .unwrap();
+        let txid = wait_for("funding", || async {
+            node.channels()
+                .list()
+                .into_iter()
+                .find_map(|c| c.funding_outpoint)
+                .map(|o| o.txid)
+        })
+        .await;
+        wait_for("funding in the mempool", || async {
+            devnet.lock().mempool.get(&txid).map(|_| ())
+        })
+        .await;
+        devnet.mine(6, &anyone_can_spend_script()).unwrap();
+        wait_for("usable channel", || async {
+            node.sync_chain().await;
+            peer.sync_chain().await;
+            node.channels()
+                .list()
+                .iter()
+                .any(|c| c.usable)
+                .then_some(())
+        })
+        .await;
+        let api = AdminApi::start(node.clone(), "127.0.0.1:0".parse().unwrap(), &token_file)
+            .await
+            .expect("API starts");
+        (node, api, peer, rpc)
+    });
+    AsyncServerNet {
+        server: Running {
+            runtime,
+            node,
+            url: api.url(),
+            api: Some(api),
+            token_file,
+            dir,
+        },
+        peer,
+        rpc,
+    }
+}
+
+#[test]
+fn async_commands_drive_a_server() {
+    let AsyncServerNet { server, peer, rpc } = start_async_server();
+    let n = server;
+    // The token alone on stdout, so that it can be piped to the recipient.
+    let out = n.lnedge(&["async", "register", "alice", "--slots", "4"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let token = stdout(&out);
+    assert_eq!(token.lines().count(), 1, "{token}");
+    assert!(token.starts_with("lnasync1"), "{token}");
+    let bob = json(&n.lnedge(&["async", "register", "bob", "--json"]));
+    assert!(bob["token"].as_str().unwrap().starts_with("lnasync1"));
+    assert_eq!(bob["label"], "bob");
+    let bob_id = bob["recipient_id"].as_str().unwrap().to_string();
+
+    let list = json(&n.lnedge(&["async", "recipients", "--json"]));
+    assert_eq!(list["recipients"].as_array().unwrap().len(), 2, "{list}");
+    let table = stdout(&n.lnedge(&["async", "recipients"]));
+    assert!(
+        table.starts_with(
+            "RECIPIENT ID                      LABEL  SLOTS    STATE   REGISTERED (UTC)"
+        ),
+        "{table}"
+    );
+    assert!(table.contains("alice  4 "), "{table}");
+    assert!(table.contains("bob    default  active"), "{table}");
+
+    let reissued = stdout(&n.lnedge(&["async", "token", &bob_id]));
+    assert!(reissued.starts_with("lnasync1"), "{reissued}");
+    assert_eq!(
+        stdout(&n.lnedge(&["async", "invoices"])).trim(),
+        "RECIPIENT ID  SLOT  STORED (UTC)  EXPIRES (UTC)"
+    );
+    let none = json(&n.lnedge(&["async", "invoices", &bob_id, "--json"]));
+    assert_eq!(none["invoices"], Value::Array(vec![]));
+    let stats = json(&n.lnedge(&["async", "server", "--json"]));
+    assert_eq!(stats["held_messages"], 0);
+    let text = stdout(&n.lnedge(&["async", "server"]));
+    assert!(text.contains("invoices stored:    0"), "{text}");
+
+    let revoked = stdout(&n.lnedge(&["async", "revoke", &bob_id]));
+    assert_eq!(
+        revoked.trim(),
+        format!("revoked {bob_id}: 0 invoice(s) deleted")
+    );
+    fails_with(
+        &n.lnedge(&["async", "token", &bob_id]),
+        "revoked (HTTP 400)",
+    );
+    fails_with(
+        &n.lnedge(&["async", "revoke", &"ab".repeat(16)]),
+        "no such async recipient (HTTP 404)",
+    );
+    fails_with(
+        &n.lnedge(&["async", "invoices", "xyz"]),
+        "invalid recipient id `xyz`",
+    );
+    // The server has the recipient side too; without a token applied, no async offer.
+    assert_eq!(
+        stdout(&n.lnedge(&["async", "offers"])).trim(),
+        "OFFER ID  OFFER"
+    );
+    fails_with(&n.lnedge(&["offer", "--async"]), "HTTP 404");
+    n.runtime.block_on(async {
+        peer.stop().await;
+        rpc.shutdown().await;
+    });
+    n.stop();
+}
+
+#[test]
+fn async_commands_without_the_role_fail_with_the_fix() {
+    let n = start();
+    fails_with(
+        &n.lnedge(&["async", "server"]),
+        "this node is not an async payments server: run it with --async-server (HTTP 409)",
+    );
+    fails_with(
+        &n.lnedge(&["async", "register", "alice"]),
+        "run it with --async-server",
+    );
+    fails_with(
+        &n.lnedge(&["async", "apply", "lnasync1qqqqqqqqqqqq"]),
+        "invalid registration token",
+    );
+    fails_with(
+        &n.lnedge(&["offer", "--async", "--wait", "1"]),
+        "(HTTP 409)",
+    );
+    n.stop();
+}
+
 /// Waits for `lnedge node run` to print `press Ctrl-C`, returning what it printed.
 fn startup_lines(lines: &mpsc::Receiver<String>) -> Vec<String> {
     let mut seen = Vec::new();
@@ -240,7 +459,7 @@ fn node_run_reads_its_config_and_stops_on_ctrl_c() {
     std::fs::write(
         &config,
         format!(
-            "data_dir = {:?}\ndevnet = true\nalias = \"from-file\"\nlisten = \"127.0.0.1:0\"\napi = \"127.0.0.1:0\"\n",
+            "data_dir = {:?}\ndevnet = true\nalias = \"from-file\"\nlisten = \"127.0.0.1:0\"\napi = \"127.0.0.1:0\"\nasync_server = true\n",
             data_dir.to_str().unwrap()
         ),
     )
@@ -282,6 +501,22 @@ fn node_run_reads_its_config_and_stops_on_ctrl_c() {
     ]));
     assert_eq!(info["alias"], "from-flag");
     assert_eq!(info["node_id"], node_id);
+    // `async_server = true`: the server role, its store in the data dir.
+    assert!(
+        value_after(&lines, "async payments: ").starts_with("server"),
+        "{lines:?}"
+    );
+    let stats = json(&lnedge_with(&[
+        "--api",
+        api,
+        "--data-dir",
+        data_dir.to_str().unwrap(),
+        "async",
+        "server",
+        "--json",
+    ]));
+    assert_eq!(stats["invoices_stored"], 0);
+    assert!(data_dir.join("static_invoices.sqlite").exists());
     assert!(token_is_private(&data_dir.join("api_token")));
 
     let interrupted = Command::new("kill")
