@@ -50,7 +50,8 @@ enum Command {
     /// foreground until Ctrl-C.
     Devnet(devnet::DevnetArgs),
     /// End-to-end demo: devnet and two nodes in this process, a funded wallet, a channel, a
-    /// BOLT 11 and a BOLT 12 payment.
+    /// BOLT 11 and a BOLT 12 payment; then an async payments server and an often-offline
+    /// recipient, paid while her node is stopped.
     Demo(demo::DemoArgs),
     /// Run the node.
     #[command(subcommand)]

@@ -573,7 +573,8 @@ impl Drop for KillOnDrop {
 }
 
 /// `lnedge demo` runs devnet and two nodes in-process, opens a channel and pays by BOLT 11 and
-/// BOLT 12; it must print its summary and exit 0.
+/// BOLT 12, then pays an often-offline recipient through an async payments server while her
+/// node is stopped; it must print its summary and exit 0.
 #[test]
 fn demo_runs_end_to_end() {
     let out = std::process::Command::new(env!("CARGO_BIN_EXE_lnedge"))
@@ -585,6 +586,10 @@ fn demo_runs_end_to_end() {
     assert!(out.status.success(), "demo failed:\n{stdout}\n{stderr}");
     assert!(
         stdout.contains("BOLT 11 payment") && stdout.contains("BOLT 12 payment"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("async payment    21000 sat to carol while offline: held"),
         "{stdout}"
     );
     assert!(stdout.trim_end().ends_with("demo succeeded"), "{stdout}");
