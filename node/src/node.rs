@@ -297,6 +297,7 @@ impl Node {
         // The background processor: event handling, persistence, timers. It stops last, after
         // peers are gone, so its final persistence of the channel manager sees every monitor
         // update.
+        let pumped = Arc::clone(&event_handler);
         let event_handler = move |event| Arc::clone(&event_handler).handle_event(event);
         let sleeper_stop = inner.stop_background.subscribe();
         let sleeper = move |d: Duration| {
@@ -326,6 +327,11 @@ impl Node {
         ));
         *lock(&inner.background) = Some(bp);
 
+        tasks.push(spawn_event_pump(
+            Arc::clone(&ldk.channel_manager),
+            pumped,
+            stop_rx.clone(),
+        ));
         if inner.config.immediate_htlc_processing {
             tasks.push(spawn_immediate_htlc_processing(
                 Arc::clone(&ldk.channel_manager),
@@ -405,6 +411,32 @@ fn spawn_immediate_htlc_processing(
                 manager.process_pending_htlc_forwards();
                 peer_manager.process_events();
             }
+        }
+    })
+}
+
+/// LDK 0.3 queues some events without waking the background processor (the static invoice
+/// server's `PersistStaticInvoice` and `StaticInvoiceRequested`, among others), which then
+/// handles them at its next timer: up to 30 s later in debug builds, 10 s in release. This pump
+/// hands queued events to the same handler every 100 ms. LDK runs one event processor at a
+/// time (a second caller returns at once), so the pump and the background processor never
+/// handle events concurrently.
+fn spawn_event_pump(
+    manager: Arc<ChannelManager>,
+    handler: Arc<crate::events::EventHandler>,
+    mut stop: watch::Receiver<bool>,
+) -> JoinHandle<()> {
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(Duration::from_millis(100));
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            tokio::select! {
+                _ = tick.tick() => {}
+                _ = stop.changed() => return,
+            }
+            manager
+                .process_pending_events_async(|event| Arc::clone(&handler).handle_event(event))
+                .await;
         }
     })
 }

@@ -10,7 +10,7 @@ use std::net::SocketAddr;
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-use async_offers::RegistrationToken;
+use async_offers::{RegistrationToken, SqliteStaticInvoiceStore, StaticInvoiceStore};
 use harness::*;
 use lnedge_node::adapters::async_payments::{
     self, AsyncPaymentsConfig, AsyncRecipient, AsyncServer, InvoiceStore, ServerRole,
@@ -20,6 +20,8 @@ use lnedge_node::Node;
 
 const LONG: Duration = Duration::from_secs(60);
 
+type OnceStore = std::sync::OnceLock<std::sync::Arc<dyn StaticInvoiceStore>>;
+
 struct Net {
     chain: TestChain,
     s: Node,
@@ -27,10 +29,6 @@ struct Net {
     r: Node,
     _x: Node,
     dirs: [tempfile::TempDir; 4],
-}
-
-fn server_role() -> ServerRole {
-    ServerRole::default()
 }
 
 async fn start_server(chain: &TestChain, dir: &Path, listen: SocketAddr, role: ServerRole) -> Node {
@@ -61,11 +59,11 @@ async fn start_wallet(chain: &TestChain, dir: &Path, alias: &str, often_offline:
 }
 
 /// S, X, P, R with channels S–X (public), P→S and S→R (private), S in its own graph.
-async fn network(payer_often_offline: bool) -> Net {
+async fn network(payer_often_offline: bool, role: impl FnOnce(&Path) -> ServerRole) -> Net {
     init_logs();
     let chain = TestChain::start().await;
     let dirs = [(); 4].map(|()| tempfile::tempdir().unwrap());
-    let s = start_server(&chain, dirs[0].path(), loopback(), server_role()).await;
+    let s = start_server(&chain, dirs[0].path(), loopback(), role(dirs[0].path())).await;
     let x = chain.node(dirs[1].path(), "x").await;
     let p = start_wallet(&chain, dirs[2].path(), "payer", payer_often_offline).await;
     let r = start_wallet(&chain, dirs[3].path(), "recipient", true).await;
@@ -76,10 +74,20 @@ async fn network(payer_often_offline: bool) -> Net {
     }
     connect(&s, &x).await;
     connect(&p, &s).await;
-    connect(&r, &s).await;
+    reconnect(&r, &s).await;
     open_channel(&chain, &s, &x, 500_000, true).await;
     open_channel(&chain, &p, &s, 1_000_000, false).await;
     open_channel(&chain, &s, &r, 1_000_000, false).await;
+    // R gets some outbound liquidity, P some inbound.
+    for (payer, payee) in [(&s, &r), (&p, &s)] {
+        let invoice = payee
+            .bolt11_payment()
+            .receive(Some(100_000_000), "liquidity", 3600)
+            .unwrap();
+        let id = payer.bolt11_payment().send(&invoice, None).unwrap();
+        let paid = payer.payments().wait(&id, LONG).await.unwrap();
+        assert_eq!(paid.status, PaymentStatus::Succeeded, "{paid:?}");
+    }
     // The public channel's announcement puts S in its own graph.
     wait_for("S in its own graph", LONG, || async {
         (s.info().graph_channels >= 1).then_some(())
@@ -121,6 +129,18 @@ async fn register(s: &Node, r: &Node, label: &str) -> (Vec<u8>, lightning::offer
     (registered.id, offer)
 }
 
+/// `a` reconnects to `b` (a restarted node reconnects to its channel peers itself; a second
+/// connection racing that one may be closed, which is fine).
+async fn reconnect(a: &Node, b: &Node) {
+    if !a.peers().is_connected(&b.node_id()) {
+        let _ = a.peers().connect(b.node_id(), &peer_address(b)).await;
+    }
+    wait_for("reconnected", LONG, || async {
+        a.peers().is_connected(&b.node_id()).then_some(())
+    })
+    .await;
+}
+
 async fn wait_received(r: &Node, amount_msat: u64) -> lnedge_node::model::PaymentInfo {
     wait_for("payment received", LONG, || async {
         r.payments().list().unwrap().into_iter().find(|p| {
@@ -136,7 +156,7 @@ async fn wait_received(r: &Node, amount_msat: u64) -> lnedge_node::model::Paymen
 /// the same offer is paid with an ordinary invoice and nothing waits in the mailbox.
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn offline_recipient_is_paid_when_it_returns() {
-    let net = network(false).await;
+    let net = network(false, |_| ServerRole::default()).await;
     let (s, p, r) = (&net.s, &net.p, &net.r);
     let (id, offer) = register(s, r, "alice").await;
     assert!(!offer.paths().is_empty(), "the offer is reached through S");
@@ -178,7 +198,7 @@ async fn offline_recipient_is_paid_when_it_returns() {
     // R comes back.
     let r = start_wallet(&net.chain, &r_dir, "recipient", true).await;
     let back = Instant::now();
-    connect(&r, s).await;
+    reconnect(&r, s).await;
     let received = wait_received(&r, 21_000_000).await;
     let claimed_after = back.elapsed();
     let sent = p.payments().wait(&id_p, LONG).await.unwrap();
@@ -198,6 +218,152 @@ async fn offline_recipient_is_paid_when_it_returns() {
 
     r.stop().await;
     for n in [&net.s, &net.p, &net._x] {
+        n.stop().await;
+    }
+    net.chain.shutdown().await;
+}
+
+/// Flow 2 with an often-offline payer: P hands its HTLC to S and goes offline too; S restarts
+/// while R is away and P's message waits in S's mailbox; R returns and is paid; P returns and
+/// learns the payment succeeded.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn server_restart_keeps_the_mailbox_and_the_held_htlc() {
+    let net = network(true, |_| ServerRole::default()).await;
+    let (s, p, r) = (&net.s, &net.p, &net.r);
+    let (_, offer) = register(s, r, "bob").await;
+    let [s_dir, _, p_dir, r_dir] = net.dirs.each_ref().map(|d| d.path().to_path_buf());
+    r.stop().await;
+    wait_for("S sees R gone", LONG, || async {
+        (!s.peers().is_connected(&r.node_id())).then_some(())
+    })
+    .await;
+
+    let outbound = |n: &Node| n.channels().list()[0].outbound_msat;
+    let before = outbound(p);
+    let id_p = p.bolt12_payment().send(&offer, Some(13_000_000)).unwrap();
+    wait_for("P's message held for R", LONG, || async {
+        (server(s).held_messages().await.unwrap() >= 1).then_some(())
+    })
+    .await;
+    // P's HTLC is held at S: P may go now.
+    wait_for("P's HTLC at S", LONG, || async {
+        (outbound(p) + 13_000_000 <= before).then_some(())
+    })
+    .await;
+    // The commitment dance that makes it irrevocable at S takes a few round trips over
+    // loopback (tens of milliseconds); the node exposes no HTLC state to wait on.
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    p.stop().await;
+
+    // S restarts on the same address while R and P are away.
+    let s_addr = s.listen_address().unwrap();
+    s.stop().await;
+    let s = start_server(&net.chain, &s_dir, s_addr, ServerRole::default()).await;
+    assert!(
+        server(&s).held_messages().await.unwrap() >= 1,
+        "the mailbox survived"
+    );
+
+    let r = start_wallet(&net.chain, &r_dir, "recipient", true).await;
+    reconnect(&r, &s).await;
+    wait_received(&r, 13_000_000).await;
+
+    let p = start_wallet(&net.chain, &p_dir, "payer", true).await;
+    reconnect(&p, &s).await;
+    let sent = p.payments().wait(&id_p, LONG).await.unwrap();
+    assert_eq!(sent.status, PaymentStatus::Succeeded, "{sent:?}");
+
+    for n in [&s, &p, &r, &net._x] {
+        n.stop().await;
+    }
+    net.chain.shutdown().await;
+}
+
+/// Flow 3: rate limits per recipient, slot quotas, revocation and unregistered recipients.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn server_refuses_what_it_should_and_limits_floods_per_recipient() {
+    let store: std::sync::Arc<OnceStore> = Default::default();
+    let keep = store.clone();
+    let net = network(false, move |dir| {
+        let sqlite: std::sync::Arc<dyn StaticInvoiceStore> =
+            std::sync::Arc::new(SqliteStaticInvoiceStore::open(dir.join("shared.sqlite")).unwrap());
+        let _ = keep.set(sqlite.clone());
+        let mut role = ServerRole {
+            store: InvoiceStore::Shared(sqlite),
+            ..Default::default()
+        };
+        // Three invoice requests per recipient at once, then one every 3 s.
+        role.limits.request_limit.capacity = 3;
+        role.limits.request_limit.refill_every = Duration::from_secs(3);
+        role
+    })
+    .await;
+    let store = store.get().unwrap().clone();
+    let (s, p, r) = (&net.s, &net.p, &net.r);
+
+    // R may hold one invoice; P is registered too.
+    let registered = server(s).register("carol", Some(1)).await.unwrap();
+    recipient(r).apply(&registered.token).unwrap();
+    let r_offer = recipient(r).wait_for_offer(LONG).await.unwrap();
+    let (_, p_offer) = register(s, p, "dave").await;
+
+    // A flood of invoice requests for R: three served, the rest dropped.
+    for _ in 0..10 {
+        p.bolt12_payment().send(&r_offer, Some(1_000_000)).unwrap();
+    }
+    wait_for("flood limited", LONG, || async {
+        (server(s).stats().rate_limited >= 7).then_some(())
+    })
+    .await;
+    // Meanwhile P's own offer is served at once.
+    let id = r.bolt12_payment().send(&p_offer, Some(2_000_000)).unwrap();
+    let paid = r.payments().wait(&id, LONG).await.unwrap();
+    assert_eq!(paid.status, PaymentStatus::Succeeded, "{paid:?}");
+
+    // R's second slot is over its quota of one.
+    recipient(r).apply(&registered.token).unwrap();
+    wait_for("over quota refused", LONG, || async {
+        (server(s).stats().refused_over_quota >= 1).then_some(())
+    })
+    .await;
+    assert_eq!(
+        server(s)
+            .invoices(Some(&registered.id))
+            .await
+            .unwrap()
+            .len(),
+        1
+    );
+
+    // Revoked: R's invoices are gone, its offer is no longer served, new invoices refused.
+    assert_eq!(server(s).revoke(&registered.id).await.unwrap(), 1);
+    tokio::time::sleep(Duration::from_secs(3)).await; // a token back in R's bucket
+    let unserved = server(s).stats().requests_unserved;
+    let id = p.bolt12_payment().send(&r_offer, Some(1_000_000)).unwrap();
+    wait_for("revoked offer not served", LONG, || async {
+        (server(s).stats().requests_unserved > unserved).then_some(())
+    })
+    .await;
+    assert_ne!(
+        p.payments().get(&id).unwrap().status,
+        PaymentStatus::Succeeded
+    );
+    recipient(r).apply(&registered.token).unwrap();
+    wait_for("revoked recipient refused", LONG, || async {
+        (server(s).stats().refused_revoked >= 1).then_some(())
+    })
+    .await;
+
+    // Unregistered: a token whose recipient the operator removed from the store.
+    let erin = server(s).register("erin", None).await.unwrap();
+    assert!(store.remove_recipient(&erin.id).await.unwrap());
+    recipient(p).apply(&erin.token).unwrap();
+    wait_for("unregistered recipient refused", LONG, || async {
+        (server(s).stats().refused_unregistered >= 1).then_some(())
+    })
+    .await;
+
+    for n in [&net.s, &net.p, &net.r, &net._x] {
         n.stop().await;
     }
     net.chain.shutdown().await;

@@ -26,7 +26,7 @@ pub use server::{AsyncServer, InvoiceStore, RegisteredRecipient, ServerRole, Ser
 
 use std::sync::Arc;
 
-use lightning::util::config::UserConfig;
+use lightning::util::config::{HTLCInterceptionFlags, UserConfig};
 
 use crate::error::BuildError;
 use crate::feature::{Feature, FeatureContext};
@@ -69,6 +69,11 @@ impl Feature for AsyncPayments {
             // forward to recipients' private channels.
             config.enable_htlc_hold = true;
             config.accept_forwards_to_priv_channels = true;
+            // LDK 0.3 checks that the next hop is online before it looks at the hold flag, so
+            // a held HTLC for an offline recipient would fail with `PeerOffline`; intercepting
+            // forwards to offline private channels lets the hold flag win. The server forwards
+            // the intercepted ones when their peer returns (`server.rs`, `Waiting`).
+            config.htlc_interception_flags |= HTLCInterceptionFlags::ToOfflinePrivateChannels as u8;
         }
         if self.config.often_offline {
             config.hold_outbound_htlcs_at_next_hop = true;

@@ -53,14 +53,11 @@ impl AsyncRecipient {
         }
     }
 
-    /// Applies a server's registration token (LDK persists the paths in its channel manager)
-    /// and asks the server for offer paths at once, rather than at the next timer tick.
+    /// Applies a server's registration token: LDK persists the paths in its channel manager
+    /// and asks the server for offer paths at once (later on peer connections and timer
+    /// ticks, up to three requests a minute, until it holds ten offers).
     pub fn apply(&self, token: &RegistrationToken) -> Result<(), NodeError> {
-        self.receiver.apply_token(token).map_err(client_error)?;
-        // LDK requests offer paths from the server on peer connections and timer ticks; one
-        // tick now starts the exchange (it also advances LDK's minute-based timers by one).
-        self.receiver.node().timer_tick_occurred();
-        Ok(())
+        self.receiver.apply_token(token).map_err(client_error)
     }
 
     /// An offer for one use, payable while this node is offline (amount-less: payers choose

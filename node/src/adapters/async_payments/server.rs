@@ -3,7 +3,7 @@
 //! handle operators reach it by.
 
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use async_offers::mailbox::{HoldOutcome, MailboxEvent};
@@ -13,7 +13,11 @@ use async_offers::{
     Mailbox, MailboxLimits, RegistrationToken, SqliteStaticInvoiceStore, StaticInvoiceServer,
     StaticInvoiceStore,
 };
+use bitcoin::secp256k1::PublicKey;
 use lightning::events::{Event, ReplayEvent};
+use lightning::ln::channelmanager::InterceptId;
+use lightning::ln::types::ChannelId;
+use lightning::util::errors::APIError;
 
 use crate::error::{BuildError, NodeError};
 use crate::feature::FeatureContext;
@@ -73,8 +77,12 @@ pub struct RegisteredRecipient {
 pub struct ServerStats {
     /// Invoices stored (new or replacing a slot).
     pub invoices_stored: u64,
-    /// Invoice persists refused: unregistered, revoked or over quota.
-    pub persists_refused: u64,
+    /// Invoices refused because their recipient is not registered.
+    pub refused_unregistered: u64,
+    /// Invoices refused because their recipient was revoked.
+    pub refused_revoked: u64,
+    /// Invoices refused because they would take a slot beyond the recipient's quota.
+    pub refused_over_quota: u64,
     /// Invoice requests answered with a static invoice.
     pub requests_served: u64,
     /// Invoice requests with no invoice to serve, or refused by LDK (expired).
@@ -90,7 +98,9 @@ pub struct ServerStats {
 #[derive(Default)]
 struct Counters {
     invoices_stored: AtomicU64,
-    persists_refused: AtomicU64,
+    refused_unregistered: AtomicU64,
+    refused_revoked: AtomicU64,
+    refused_over_quota: AtomicU64,
     requests_served: AtomicU64,
     requests_unserved: AtomicU64,
     rate_limited: AtomicU64,
@@ -107,7 +117,9 @@ impl Counters {
         let get = |c: &AtomicU64| c.load(Ordering::Relaxed);
         ServerStats {
             invoices_stored: get(&self.invoices_stored),
-            persists_refused: get(&self.persists_refused),
+            refused_unregistered: get(&self.refused_unregistered),
+            refused_revoked: get(&self.refused_revoked),
+            refused_over_quota: get(&self.refused_over_quota),
             requests_served: get(&self.requests_served),
             requests_unserved: get(&self.requests_unserved),
             rate_limited: get(&self.rate_limited),
@@ -121,6 +133,8 @@ impl Counters {
 /// [`Node::extension::<AsyncServer>()`](crate::Node::extension).
 pub struct AsyncServer {
     server: StaticInvoiceServer<Arc<ChannelManager>>,
+    channel_manager: Arc<ChannelManager>,
+    waiting: Mutex<Vec<Waiting>>,
     mailbox: Mailbox,
     messenger: Arc<OnionMessenger>,
     counters: Counters,
@@ -239,6 +253,28 @@ impl AsyncServer {
 
     /// The mailbox and the server's two events, in that order; anything else is passed on.
     async fn handle(&self, event: Event) -> Result<EventOutcome, ReplayEvent> {
+        match &event {
+            Event::HTLCIntercepted {
+                intercept_id,
+                requested_next_hop_scid,
+                expected_outbound_amount_msat,
+                ..
+            } => {
+                if let Some((channel_id, peer)) = self.our_channel(*requested_next_hop_scid) {
+                    self.wait_for_peer(Waiting {
+                        intercept_id: *intercept_id,
+                        channel_id,
+                        peer,
+                        amount_msat: *expected_outbound_amount_msat,
+                    });
+                    return Ok(EventOutcome::Handled);
+                }
+            }
+            Event::OnionMessagePeerConnected { peer_node_id } => {
+                self.peer_back(*peer_node_id);
+            }
+            _ => {}
+        }
         if let Some(done) = self.mailbox.handle_event(&event, &self.messenger).await {
             return match done {
                 Ok(MailboxEvent::Held(HoldOutcome::Held { dropped })) => {
@@ -271,14 +307,18 @@ impl AsyncServer {
             Ok(Handled::NotOurs(event)) => Ok(EventOutcome::NotMine(event)),
             Ok(Handled::Persist(outcome)) => {
                 let c = &self.counters;
+                if !matches!(outcome, PersistOutcome::Stored(_)) {
+                    tracing::info!(?outcome, "static invoice not stored");
+                }
                 match outcome {
                     PersistOutcome::Stored(_) => Counters::bump(&c.invoices_stored, 1),
                     PersistOutcome::RateLimited | PersistOutcome::LimiterFull => {
                         Counters::bump(&c.rate_limited, 1)
                     }
-                    _ => {
-                        tracing::info!(?outcome, "static invoice refused");
-                        Counters::bump(&c.persists_refused, 1)
+                    PersistOutcome::UnknownRecipient => Counters::bump(&c.refused_unregistered, 1),
+                    PersistOutcome::Revoked => Counters::bump(&c.refused_revoked, 1),
+                    PersistOutcome::QuotaExceeded { .. } => {
+                        Counters::bump(&c.refused_over_quota, 1)
                     }
                 }
                 Ok(EventOutcome::Handled)
@@ -316,6 +356,100 @@ impl EventExtension for ServerEvents {
     }
 }
 
+/// An HTLC to one of our channels whose peer was offline, waiting for it.
+///
+/// The server has LDK intercept forwards to offline private channels (see `configure`). An HTLC
+/// with the hold flag never raises an event while LDK holds it, but LDK 0.3 raises
+/// `HTLCIntercepted` again for every pending intercepted HTLC when the node restarts, held or
+/// not, and the event does not say which (and forwarding a held one trips a debug assertion in
+/// LDK). So none is failed: each waits for its peer. When the peer is back, LDK releases a held
+/// one itself as soon as the recipient asks (about a second); one still pending
+/// [`RELEASE_GRACE`] later is forwarded. LDK fails intercepted HTLCs that near their expiry.
+struct Waiting {
+    intercept_id: InterceptId,
+    channel_id: ChannelId,
+    peer: PublicKey,
+    amount_msat: u64,
+}
+
+/// How long a returning peer's channel may take to become usable.
+const FORWARD_RETRY: Duration = Duration::from_secs(30);
+/// How long after a peer returns a waiting HTLC is left for LDK to release (held HTLCs).
+pub const RELEASE_GRACE: Duration = Duration::from_secs(10);
+
+impl AsyncServer {
+    fn our_channel(&self, scid: u64) -> Option<(ChannelId, PublicKey)> {
+        self.channel_manager
+            .list_channels()
+            .into_iter()
+            .find(|c| {
+                c.short_channel_id == Some(scid)
+                    || c.outbound_scid_alias == Some(scid)
+                    || c.inbound_scid_alias == Some(scid)
+            })
+            .map(|c| (c.channel_id, c.counterparty.node_id))
+    }
+
+    fn wait_for_peer(&self, htlc: Waiting) {
+        let online = self
+            .channel_manager
+            .list_usable_channels()
+            .iter()
+            .any(|c| c.channel_id == htlc.channel_id);
+        if online {
+            self.forward_when_usable(vec![htlc], RELEASE_GRACE);
+        } else {
+            lock(&self.waiting).push(htlc);
+        }
+    }
+
+    fn peer_back(&self, peer: PublicKey) {
+        let mut waiting = lock(&self.waiting);
+        let (back, still): (Vec<_>, Vec<_>) = waiting.drain(..).partition(|w| w.peer == peer);
+        *waiting = still;
+        drop(waiting);
+        if !back.is_empty() {
+            self.forward_when_usable(back, RELEASE_GRACE);
+        }
+    }
+
+    /// After `grace`, forwards each HTLC LDK still holds once its channel is usable (after the
+    /// peer's reestablish); one that LDK no longer has (released or failed meanwhile) is
+    /// dropped.
+    fn forward_when_usable(&self, htlcs: Vec<Waiting>, grace: Duration) {
+        let cm = Arc::clone(&self.channel_manager);
+        tokio::spawn(async move {
+            tokio::time::sleep(grace).await;
+            let deadline = tokio::time::Instant::now() + FORWARD_RETRY;
+            for htlc in htlcs {
+                loop {
+                    match cm.forward_intercepted_htlc(
+                        htlc.intercept_id,
+                        &htlc.channel_id,
+                        htlc.peer,
+                        htlc.amount_msat,
+                    ) {
+                        Err(APIError::ChannelUnavailable { .. })
+                            if tokio::time::Instant::now() < deadline =>
+                        {
+                            tokio::time::sleep(Duration::from_millis(100)).await;
+                        }
+                        Ok(()) => break,
+                        Err(e) => {
+                            tracing::debug!(?e, "held HTLC not forwarded (released or gone)");
+                            break;
+                        }
+                    }
+                }
+            }
+        });
+    }
+}
+
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|p| p.into_inner())
+}
+
 fn build_error(
     what: &'static str,
     e: impl std::error::Error + Send + Sync + 'static,
@@ -348,6 +482,8 @@ pub(super) fn install(
             role.limits,
         ),
         mailbox,
+        channel_manager: Arc::clone(ctx.channel_manager()),
+        waiting: Mutex::new(Vec::new()),
         messenger: Arc::clone(ctx.onion_messenger()),
         counters: Counters::default(),
     });
