@@ -368,3 +368,89 @@ async fn server_refuses_what_it_should_and_limits_floods_per_recipient() {
     }
     net.chain.shutdown().await;
 }
+
+/// Flow 4: two server nodes share one PostgreSQL store. R is registered through S1; S2, which
+/// shares the registry, hands R a token of its own (LDK's blinded paths lead to the node that
+/// built them), stores R's invoices and serves P; a revocation through S1 stops S2 serving R.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn two_servers_share_one_postgres_store() {
+    let Some(db) = lnedge_storage::test_postgres::TestSchema::new() else {
+        return;
+    };
+    init_logs();
+    let shared = || async {
+        let store = async_offers::PostgresStaticInvoiceStore::connect(
+            &db.url,
+            async_offers::PostgresOptions {
+                schema: Some(db.schema.clone()),
+                ..Default::default()
+            },
+        )
+        .await
+        .expect("postgres store");
+        ServerRole {
+            store: InvoiceStore::Shared(std::sync::Arc::new(store)),
+            ..Default::default()
+        }
+    };
+    let chain = TestChain::start().await;
+    let dirs = [(); 4].map(|()| tempfile::tempdir().unwrap());
+    let s1 = start_server(&chain, dirs[0].path(), loopback(), shared().await).await;
+    let s2 = start_server(&chain, dirs[1].path(), loopback(), shared().await).await;
+    let p = start_wallet(&chain, dirs[2].path(), "payer", false).await;
+    let r = start_wallet(&chain, dirs[3].path(), "recipient", true).await;
+    chain.fund(&s1.wallet().new_address().unwrap(), 1);
+    chain.fund(&s2.wallet().new_address().unwrap(), 1);
+    chain.fund(&p.wallet().new_address().unwrap(), 1);
+    for n in [&s1, &s2, &p] {
+        n.sync_chain().await;
+    }
+    connect(&s1, &s2).await;
+    connect(&p, &s2).await;
+    connect(&r, &s2).await;
+    open_channel(&chain, &s1, &s2, 500_000, true).await;
+    open_channel(&chain, &p, &s2, 1_000_000, false).await;
+    open_channel(&chain, &s2, &r, 1_000_000, false).await;
+    wait_for("S2 in its own graph", LONG, || async {
+        (s2.info().graph_channels >= 1).then_some(())
+    })
+    .await;
+
+    let registered = server(&s1).register("frank", None).await.unwrap();
+    let token = server(&s2).token(&registered.id).await.expect("S2 knows R");
+    recipient(&r).apply(&token).unwrap();
+    let offer = recipient(&r).wait_for_offer(LONG).await.unwrap();
+    assert!(
+        !server(&s1).invoices(Some(&registered.id)).await.unwrap().is_empty(),
+        "S1 sees the invoice S2 stored"
+    );
+
+    r.stop().await;
+    let id = p.bolt12_payment().send(&offer, Some(7_000_000)).unwrap();
+    wait_for("S2 serves R's invoice", LONG, || async {
+        (server(&s2).stats().requests_served >= 1).then_some(())
+    })
+    .await;
+    let r = start_wallet(&chain, dirs[3].path(), "recipient", true).await;
+    reconnect(&r, &s2).await;
+    wait_received(&r, 7_000_000).await;
+    assert_eq!(
+        p.payments().wait(&id, LONG).await.unwrap().status,
+        PaymentStatus::Succeeded
+    );
+
+    // Revoked through S1: S2 no longer serves R.
+    server(&s1).revoke(&registered.id).await.unwrap();
+    let unserved = server(&s2).stats().requests_unserved;
+    p.bolt12_payment().send(&offer, Some(1_000_000)).unwrap();
+    wait_for("S2 refuses the revoked recipient", LONG, || async {
+        (server(&s2).stats().requests_unserved > unserved).then_some(())
+    })
+    .await;
+
+    for n in [&s1, &s2, &p, &r] {
+        n.stop().await;
+    }
+    chain.shutdown().await;
+    db.drop_schema().await;
+}
