@@ -421,7 +421,11 @@ async fn two_servers_share_one_postgres_store() {
     recipient(&r).apply(&token).unwrap();
     let offer = recipient(&r).wait_for_offer(LONG).await.unwrap();
     assert!(
-        !server(&s1).invoices(Some(&registered.id)).await.unwrap().is_empty(),
+        !server(&s1)
+            .invoices(Some(&registered.id))
+            .await
+            .unwrap()
+            .is_empty(),
         "S1 sees the invoice S2 stored"
     );
 
