@@ -8,11 +8,14 @@ invoices for often-offline recipients, and the recipient's side."]
 //! - [`rate_limit`]: a token-bucket [`RateLimiter`] per recipient with bounded memory.
 //! - [`server`]: [`StaticInvoiceServer`], which handles `Event::PersistStaticInvoice` and
 //!   `Event::StaticInvoiceRequested` through the [`AsyncPaymentsNode`] trait.
+//! - [`decode_cache`]: decoded invoices of recently served recipients (the store is still read
+//!   on every request).
 //! - [`mailbox`]: [`Mailbox`], a durable store of onion messages held for offline peers.
 //! - [`client`]: helpers for the often-offline recipient ([`AsyncReceiver`]).
 #![warn(missing_docs)]
 
 pub mod client;
+pub mod decode_cache;
 pub mod mailbox;
 pub mod rate_limit;
 pub mod registry;

@@ -4,7 +4,7 @@
 //! ```text
 //! Event::PersistStaticInvoice ─► persist limiter ─► store.persist_invoice (registered? not
 //!                                revoked? quota?) ─► durable ─► node.static_invoice_persisted
-//! Event::StaticInvoiceRequested ─► request limiter ─► store.get_invoice
+//! Event::StaticInvoiceRequested ─► request limiter ─► store.get_invoice_bytes ─► decode cache
 //!                                ─► node.respond_to_static_invoice_request
 //! ```
 //!
@@ -12,6 +12,7 @@
 //! failed) means the event should be replayed: return `Err(ReplayEvent())` from LDK's event
 //! handler.
 
+use crate::decode_cache::DecodeCache;
 use crate::rate_limit::{Decision, RateLimitConfig, RateLimiter};
 use crate::registry::{RegistrationToken, TokenError};
 use crate::store::{unix_now, Persisted, StaticInvoiceStore, StoreError, StoredInvoice};
@@ -173,6 +174,7 @@ pub struct StaticInvoiceServer<N> {
     persist_limiter: RateLimiter,
     request_limiter: RateLimiter,
     path_expiry: Option<Duration>,
+    decoded: DecodeCache,
 }
 
 impl<N> std::fmt::Debug for StaticInvoiceServer<N> {
@@ -192,6 +194,7 @@ impl<N: AsyncPaymentsNode> StaticInvoiceServer<N> {
             persist_limiter: RateLimiter::new(config.persist_limit),
             request_limiter: RateLimiter::new(config.request_limit),
             path_expiry: config.path_expiry,
+            decoded: DecodeCache::default(),
         }
     }
 
@@ -335,9 +338,14 @@ impl<N: AsyncPaymentsNode> StaticInvoiceServer<N> {
             Decision::Limited => return Ok(RequestOutcome::RateLimited),
             Decision::TooManyKeys => return Ok(RequestOutcome::LimiterFull),
         }
-        let Some(stored) = self.store.get_invoice(recipient_id, invoice_slot).await? else {
+        let Some(bytes) = self
+            .store
+            .get_invoice_bytes(recipient_id, invoice_slot)
+            .await?
+        else {
             return Ok(RequestOutcome::NotFound);
         };
+        let stored = self.decoded.decode(bytes)?;
         match self.node.respond_to_static_invoice_request(
             stored.invoice,
             reply_path,

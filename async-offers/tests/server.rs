@@ -493,3 +493,50 @@ async fn two_servers_on_one_store_serve_each_others_invoices() {
         PersistOutcome::Revoked
     );
 }
+
+/// The decode cache never serves a stale invoice: a replaced slot is served with its new
+/// invoice, and a revoked recipient is not served, though both were cached.
+#[tokio::test]
+async fn cached_decodes_follow_the_store() {
+    let s = setup(StoreLimits::default());
+    let server = server(&s, ServerConfig::default());
+    server.register(b"alice", "a", None).await.unwrap();
+    let now = Instant::now();
+    let served = |server: &StaticInvoiceServer<RecordingNode>| match server.node().calls().last() {
+        Some(Call::Responded { invoice, .. }) => invoice.clone(),
+        other => panic!("{other:?}"),
+    };
+    let first = Recipient::new(23, 1, None);
+    persist(&server, persist_event(&first, b"alice", 5), now).await;
+    for _ in 0..2 {
+        assert_eq!(
+            request(&server, request_event(&first, b"alice", 5), now).await,
+            RequestOutcome::Responded
+        );
+    }
+    let first_invoice = served(&server);
+
+    let second = Recipient::new(24, 1, None);
+    persist(&server, persist_event(&second, b"alice", 5), now).await;
+    assert_eq!(
+        request(&server, request_event(&second, b"alice", 5), now).await,
+        RequestOutcome::Responded
+    );
+    let second_invoice = served(&server);
+    assert_ne!(first_invoice, second_invoice);
+    assert_eq!(
+        second_invoice,
+        s.store
+            .get_invoice(b"alice", 5)
+            .await
+            .unwrap()
+            .unwrap()
+            .invoice
+    );
+
+    server.revoke(b"alice").await.unwrap();
+    assert_eq!(
+        request(&server, request_event(&second, b"alice", 5), now).await,
+        RequestOutcome::NotFound
+    );
+}

@@ -801,8 +801,8 @@ async fn async_server_endpoints_over_http() {
     let (status, reply) = h
         .post("/v1/async/recipients", r#"{"label": "early"}"#)
         .await;
-    assert_eq!(status, StatusCode::INTERNAL_SERVER_ERROR, "{reply}");
-    assert!(error_text(&reply).contains("blinded paths"), "{reply}");
+    assert_eq!(status, StatusCode::CONFLICT, "{reply}");
+    assert!(error_text(&reply).contains("public channel"), "{reply}");
     open_channel(&devnet, &h, &peer).await;
 
     let (status, reply) = h

@@ -56,7 +56,17 @@ pub async fn connect(
             return Ok(());
         }
         tokio::select! {
-            _ = &mut connection => return Err(err("connection closed during the handshake (wrong node id?)".into())),
+            _ = &mut connection => {
+                // LDK closes one of two connections to the same peer: ours may lose to one
+                // the node's reconnection (or the peer) opened at the same moment.
+                for _ in 0..100 {
+                    if pm.peer_by_node_id(&node_id).is_some() {
+                        return Ok(());
+                    }
+                    tokio::time::sleep(Duration::from_millis(10)).await;
+                }
+                return Err(err("connection closed during the handshake (wrong node id?)".into()));
+            }
             _ = tokio::time::sleep(Duration::from_millis(10)) => {}
         }
         if tokio::time::Instant::now() > deadline {

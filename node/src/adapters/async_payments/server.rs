@@ -2,6 +2,7 @@
 //! [`StaticInvoiceServer`], the mailbox for offline peers, pruning, and the [`AsyncServer`]
 //! handle operators reach it by.
 
+use std::collections::VecDeque;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -135,6 +136,7 @@ pub struct AsyncServer {
     server: StaticInvoiceServer<Arc<ChannelManager>>,
     channel_manager: Arc<ChannelManager>,
     waiting: Mutex<Vec<Waiting>>,
+    request_times: Mutex<VecDeque<Duration>>,
     mailbox: Mailbox,
     messenger: Arc<OnionMessenger>,
     counters: Counters,
@@ -151,6 +153,11 @@ fn store_error(e: impl Into<ServerError>) -> NodeError {
         ServerError::Store(StoreError::UnknownRecipient) => {
             NodeError::NotFound("no such async recipient".into())
         }
+        ServerError::Paths(_) => NodeError::NotEnabled(
+            "LDK could not build blinded paths to this node: an async payments server needs a \
+             public channel (so that it is in its own graph) and a listening address"
+                .into(),
+        ),
         ServerError::Store(
             e @ (StoreError::Revoked
             | StoreError::AlreadyRegistered
@@ -251,6 +258,13 @@ impl AsyncServer {
         self.counters.snapshot()
     }
 
+    /// How long the server took over each of the last invoice requests (at most 4096), from
+    /// the event to LDK having the answer queued: rate limit, store lookup, decode (cached for
+    /// recently served invoices), `respond_to_static_invoice_request`.
+    pub fn recent_request_times(&self) -> Vec<Duration> {
+        lock(&self.request_times).iter().copied().collect()
+    }
+
     /// The mailbox and the server's two events, in that order; anything else is passed on.
     async fn handle(&self, event: Event) -> Result<EventOutcome, ReplayEvent> {
         match &event {
@@ -303,7 +317,16 @@ impl AsyncServer {
                 }
             };
         }
-        match self.server.handle_event(event, Instant::now()).await {
+        let started = Instant::now();
+        let handled = self.server.handle_event(event, started).await;
+        if let Ok(Handled::Request(_)) = &handled {
+            let mut times = lock(&self.request_times);
+            if times.len() >= REQUEST_TIMES_KEPT {
+                times.pop_front();
+            }
+            times.push_back(started.elapsed());
+        }
+        match handled {
             Ok(Handled::NotOurs(event)) => Ok(EventOutcome::NotMine(event)),
             Ok(Handled::Persist(outcome)) => {
                 let c = &self.counters;
@@ -371,6 +394,9 @@ struct Waiting {
     peer: PublicKey,
     amount_msat: u64,
 }
+
+/// Invoice request durations kept for [`AsyncServer::recent_request_times`].
+const REQUEST_TIMES_KEPT: usize = 4096;
 
 /// How long a returning peer's channel may take to become usable.
 const FORWARD_RETRY: Duration = Duration::from_secs(30);
@@ -484,6 +510,7 @@ pub(super) fn install(
         mailbox,
         channel_manager: Arc::clone(ctx.channel_manager()),
         waiting: Mutex::new(Vec::new()),
+        request_times: Mutex::new(VecDeque::new()),
         messenger: Arc::clone(ctx.onion_messenger()),
         counters: Counters::default(),
     });
