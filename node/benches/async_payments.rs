@@ -58,10 +58,10 @@ fn fill(file: &std::path::Path, n: u64, invoice: &[u8], path: &[u8]) {
             for r in chunk..(chunk + 10_000).min(recipients) {
                 let id = [b"bench".as_slice(), &r.to_be_bytes()].concat();
                 rec.execute(rusqlite::params![id, now]).unwrap();
-                for slot in 0..10u16.min((n - r * 10) as u16) {
+                for slot in 0..10.min(n - r * 10) {
                     inv.execute(rusqlite::params![
                         id,
-                        slot,
+                        slot as i64,
                         invoice,
                         path,
                         now,

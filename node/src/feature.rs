@@ -16,7 +16,7 @@ use tokio::task::JoinHandle;
 use crate::chain::ChainClient;
 use crate::config::NodeConfig;
 use crate::error::BuildError;
-use crate::hooks::events::{EventChain, EventExtension};
+use crate::hooks::events::{EventChain, EventExtension, StartupReplay};
 use crate::hooks::htlc_interception::HtlcInterceptor;
 use crate::hooks::peer_messages::{PeerMessageHandler, PeerMessageSender};
 use crate::ldk::custom_messages::PeerMessageHandlers;
@@ -56,6 +56,7 @@ pub(crate) struct Installed {
     pub(crate) interceptor: Option<Arc<dyn HtlcInterceptor>>,
     pub(crate) start_tasks: Vec<StartTask>,
     pub(crate) extensions: Extensions,
+    pub(crate) startup: StartupReplay,
 }
 
 /// The node's parts as a feature sees them while it installs, and where it registers.
@@ -104,6 +105,12 @@ impl FeatureContext<'_> {
     /// LDK's key-value store, for a feature's small records (namespaces other than LDK's).
     pub fn kv_store(&self) -> &KvStore {
         self.kv
+    }
+
+    /// Tells an event extension whether the event it handles was queued before the node
+    /// started (see [`StartupReplay`]).
+    pub fn startup_replay(&self) -> StartupReplay {
+        self.installed.startup.clone()
     }
 
     /// Appends an event extension to the chain (features run in the order they were added,

@@ -21,6 +21,7 @@ use crate::channels::Channels;
 use crate::config::NodeConfig;
 use crate::error::StartError;
 use crate::events::EventHandler;
+use crate::hooks::events::StartupReplay;
 use crate::ldk::announce::Announcer;
 use crate::ldk::custom_messages::PeerMessageDispatcher;
 use crate::ldk::interception::InterceptionService;
@@ -77,6 +78,7 @@ pub(crate) struct StartParts {
     pub(crate) dispatcher: PeerMessageDispatcher,
     pub(crate) interception: Option<Arc<InterceptionService>>,
     pub(crate) start_tasks: Vec<StartTask>,
+    pub(crate) startup: StartupReplay,
 }
 
 /// A node: its handles, and what runs once it is started.
@@ -251,6 +253,7 @@ impl Node {
             dispatcher,
             interception,
             start_tasks,
+            startup,
         } = parts;
         let inner = &self.inner;
         let ldk = &inner.ldk;
@@ -297,6 +300,14 @@ impl Node {
         // The background processor: event handling, persistence, timers. It stops last, after
         // peers are gone, so its final persistence of the channel manager sees every monitor
         // update.
+        // Events queued before the start (kept across a restart, or regenerated when LDK read
+        // its state) go through the chain in one pass, flagged, before anything else handles
+        // events.
+        startup.set(true);
+        ldk.channel_manager
+            .process_pending_events_async(|event| Arc::clone(&event_handler).handle_event(event))
+            .await;
+        startup.set(false);
         let pumped = Arc::clone(&event_handler);
         let event_handler = move |event| Arc::clone(&event_handler).handle_event(event);
         let sleeper_stop = inner.stop_background.subscribe();

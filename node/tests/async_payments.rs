@@ -32,8 +32,9 @@ struct Net {
 }
 
 async fn start_server(chain: &TestChain, dir: &Path, listen: SocketAddr, role: ServerRole) -> Node {
+    let alias = format!("{}-server", tag(dir));
     chain
-        .builder(dir, "server")
+        .builder(dir, &alias)
         .listen(listen)
         .immediate_htlc_processing(true)
         .with_feature(async_payments::feature(AsyncPaymentsConfig {
@@ -46,8 +47,9 @@ async fn start_server(chain: &TestChain, dir: &Path, listen: SocketAddr, role: S
 }
 
 async fn start_wallet(chain: &TestChain, dir: &Path, alias: &str, often_offline: bool) -> Node {
+    let alias = format!("{}-{alias}", tag(dir));
     chain
-        .builder(dir, alias)
+        .builder(dir, &alias)
         .immediate_htlc_processing(true)
         .with_feature(async_payments::feature(AsyncPaymentsConfig {
             often_offline,
@@ -101,6 +103,12 @@ async fn network(payer_often_offline: bool, role: impl FnOnce(&Path) -> ServerRo
         _x: x,
         dirs,
     }
+}
+
+/// The test a node belongs to, for its log alias (from its data directory's name).
+fn tag(dir: &Path) -> String {
+    let name = dir.file_name().unwrap_or_default().to_string_lossy();
+    name.chars().rev().take(4).collect()
 }
 
 fn loopback() -> SocketAddr {
@@ -163,6 +171,10 @@ async fn offline_recipient_is_paid_when_it_returns() {
     let stored = server(s).invoices(Some(&id)).await.unwrap();
     assert!(!stored.is_empty(), "S stores R's static invoice");
     assert_eq!(recipient(r).offers().unwrap(), vec![offer.clone()]);
+    let plain_invoice = r
+        .bolt11_payment()
+        .receive(Some(3_000_000), "while away", 3600)
+        .unwrap();
 
     // R goes offline: its node really stops.
     let r_dir = net.dirs[3].path().to_path_buf();
@@ -171,6 +183,11 @@ async fn offline_recipient_is_paid_when_it_returns() {
         (!s.peers().is_connected(&r.node_id())).then_some(())
     })
     .await;
+
+    // An ordinary payment to the offline R carries no hold flag: S fails it back at once.
+    let id_plain = p.bolt11_payment().send(&plain_invoice, None).unwrap();
+    let plain = p.payments().wait(&id_plain, LONG).await.unwrap();
+    assert_eq!(plain.status, PaymentStatus::Failed, "{plain:?}");
 
     let held_before = server(s).stats().messages_held;
     let id_p = p.bolt12_payment().send(&offer, Some(21_000_000)).unwrap();
@@ -430,6 +447,10 @@ async fn two_servers_share_one_postgres_store() {
     );
 
     r.stop().await;
+    wait_for("S2 sees R gone", LONG, || async {
+        (!s2.peers().is_connected(&r.node_id())).then_some(())
+    })
+    .await;
     let id = p.bolt12_payment().send(&offer, Some(7_000_000)).unwrap();
     wait_for("S2 serves R's invoice", LONG, || async {
         (server(&s2).stats().requests_served >= 1).then_some(())

@@ -376,6 +376,7 @@ async fn build(builder: NodeBuilder) -> Result<Node, BuildError> {
         interceptor,
         start_tasks,
         extensions,
+        startup,
     } = installed;
     let interception = match interceptor {
         Some(hook) => Some(Arc::new(
@@ -552,6 +553,7 @@ async fn build(builder: NodeBuilder) -> Result<Node, BuildError> {
             dispatcher,
             interception,
             start_tasks,
+            startup,
         })),
         stop,
         stop_background,

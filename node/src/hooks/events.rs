@@ -6,6 +6,7 @@
 //! extension may also look at an event and pass it on (`NotMine` with the event), so several
 //! parts can follow one event; the core handles whatever reaches the end of the chain.
 
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
 use lightning::events::{Event, ReplayEvent};
@@ -29,6 +30,25 @@ pub trait EventExtension: Send + Sync + 'static {
         self: Arc<Self>,
         event: Event,
     ) -> BoxFuture<'static, Result<EventOutcome, ReplayEvent>>;
+}
+
+/// Whether the events being handled were queued before the node started: those LDK kept
+/// across a restart, and those it regenerates when it reads its state (an `HTLCIntercepted`
+/// for every pending intercepted HTLC, held ones included). [`Node::start`](crate::Node::start)
+/// hands them to the event chain in one pass before the background processor starts. Get it
+/// from [`FeatureContext::startup_replay`](crate::FeatureContext::startup_replay).
+#[derive(Clone, Debug, Default)]
+pub struct StartupReplay(Arc<AtomicBool>);
+
+impl StartupReplay {
+    /// `true` while `Node::start` hands the events queued before it to the chain.
+    pub fn in_progress(&self) -> bool {
+        self.0.load(Ordering::Acquire)
+    }
+
+    pub(crate) fn set(&self, on: bool) {
+        self.0.store(on, Ordering::Release);
+    }
 }
 
 /// The extensions in the order they were installed.

@@ -22,7 +22,7 @@ use lightning::util::errors::APIError;
 
 use crate::error::{BuildError, NodeError};
 use crate::feature::FeatureContext;
-use crate::hooks::events::{EventExtension, EventOutcome};
+use crate::hooks::events::{EventExtension, EventOutcome, StartupReplay};
 use crate::hooks::BoxFuture;
 use crate::ldk::types::{ChannelManager, OnionMessenger};
 
@@ -136,6 +136,7 @@ pub struct AsyncServer {
     server: StaticInvoiceServer<Arc<ChannelManager>>,
     channel_manager: Arc<ChannelManager>,
     waiting: Mutex<Vec<Waiting>>,
+    startup: StartupReplay,
     request_times: Mutex<VecDeque<Duration>>,
     mailbox: Mailbox,
     messenger: Arc<OnionMessenger>,
@@ -266,7 +267,7 @@ impl AsyncServer {
     }
 
     /// The mailbox and the server's two events, in that order; anything else is passed on.
-    async fn handle(&self, event: Event) -> Result<EventOutcome, ReplayEvent> {
+    async fn handle(self: &Arc<Self>, event: Event) -> Result<EventOutcome, ReplayEvent> {
         match &event {
             Event::HTLCIntercepted {
                 intercept_id,
@@ -275,6 +276,12 @@ impl AsyncServer {
                 ..
             } => {
                 if let Some((channel_id, peer)) = self.our_channel(*requested_next_hop_scid) {
+                    if !self.startup.in_progress() {
+                        // Live: a held HTLC raises no event, so this one carries no hold flag
+                        // and its peer is offline. Fail it back, as LDK would have.
+                        let _ = self.channel_manager.fail_intercepted_htlc(*intercept_id);
+                        return Ok(EventOutcome::Handled);
+                    }
                     self.wait_for_peer(Waiting {
                         intercept_id: *intercept_id,
                         channel_id,
@@ -286,6 +293,10 @@ impl AsyncServer {
             }
             Event::OnionMessagePeerConnected { peer_node_id } => {
                 self.peer_back(*peer_node_id);
+                // The held messages stay in the mailbox until forwarded, so acknowledging the
+                // event before the delivery loses nothing.
+                self.deliver_when_ready(*peer_node_id);
+                return Ok(EventOutcome::Handled);
             }
             _ => {}
         }
@@ -382,12 +393,14 @@ impl EventExtension for ServerEvents {
 /// An HTLC to one of our channels whose peer was offline, waiting for it.
 ///
 /// The server has LDK intercept forwards to offline private channels (see `configure`). An HTLC
-/// with the hold flag never raises an event while LDK holds it, but LDK 0.3 raises
-/// `HTLCIntercepted` again for every pending intercepted HTLC when the node restarts, held or
-/// not, and the event does not say which (and forwarding a held one trips a debug assertion in
-/// LDK). So none is failed: each waits for its peer. When the peer is back, LDK releases a held
-/// one itself as soon as the recipient asks (about a second); one still pending
-/// [`RELEASE_GRACE`] later is forwarded. LDK fails intercepted HTLCs that near their expiry.
+/// with the hold flag never raises an event while LDK holds it, so one that raises an event
+/// while the node runs carries no hold flag and is failed back at once, as LDK would have. But
+/// LDK 0.3 raises `HTLCIntercepted` again for every pending intercepted HTLC when the node
+/// restarts, held or not, and the event does not say which (forwarding a held one trips a debug
+/// assertion in LDK). So none of those replayed at start-up ([`StartupReplay`]) is failed: each
+/// waits for its peer. When the peer is back, LDK releases a held one itself as soon as the
+/// recipient asks (about a second); one still pending [`RELEASE_GRACE`] later is forwarded.
+/// LDK fails intercepted HTLCs that near their expiry.
 struct Waiting {
     intercept_id: InterceptId,
     channel_id: ChannelId,
@@ -397,6 +410,9 @@ struct Waiting {
 
 /// Invoice request durations kept for [`AsyncServer::recent_request_times`].
 const REQUEST_TIMES_KEPT: usize = 4096;
+
+/// How long the mailbox waits for a returning peer's channels to become usable.
+const PEER_READY_WAIT: Duration = Duration::from_secs(10);
 
 /// How long a returning peer's channel may take to become usable.
 const FORWARD_RETRY: Duration = Duration::from_secs(30);
@@ -427,6 +443,46 @@ impl AsyncServer {
         } else {
             lock(&self.waiting).push(htlc);
         }
+    }
+
+    /// Forwards what the mailbox holds for `peer` once its channels with us are usable again
+    /// (or at once if it has none, or after [`PEER_READY_WAIT`]). Delivered earlier, a
+    /// recipient answers the invoice request it was holding before it can build payment paths
+    /// (LDK replies `MissingPaths`, and the payer abandons a payment it could have made), and
+    /// releases a held HTLC its channel cannot take yet.
+    fn deliver_when_ready(self: &Arc<Self>, peer: PublicKey) {
+        let server = Arc::clone(self);
+        tokio::spawn(async move {
+            let deadline = tokio::time::Instant::now() + PEER_READY_WAIT;
+            loop {
+                let channels: Vec<_> = server
+                    .channel_manager
+                    .list_channels()
+                    .into_iter()
+                    .filter(|c| c.counterparty.node_id == peer)
+                    .collect();
+                if channels.is_empty()
+                    || channels.iter().any(|c| c.is_usable)
+                    || tokio::time::Instant::now() > deadline
+                {
+                    break;
+                }
+                tokio::time::sleep(Duration::from_millis(10)).await;
+            }
+            match server.mailbox.deliver(&peer, &server.messenger).await {
+                Ok(delivery) => {
+                    Counters::bump(&server.counters.messages_delivered, delivery.forwarded);
+                    if let Some(reason) = delivery.stopped_by {
+                        tracing::info!(
+                            ?reason,
+                            remaining = delivery.remaining,
+                            "mailbox delivery stopped"
+                        );
+                    }
+                }
+                Err(e) => tracing::warn!(error = %e, %peer, "mailbox delivery failed"),
+            }
+        });
     }
 
     fn peer_back(&self, peer: PublicKey) {
@@ -510,6 +566,7 @@ pub(super) fn install(
         mailbox,
         channel_manager: Arc::clone(ctx.channel_manager()),
         waiting: Mutex::new(Vec::new()),
+        startup: ctx.startup_replay(),
         request_times: Mutex::new(VecDeque::new()),
         messenger: Arc::clone(ctx.onion_messenger()),
         counters: Counters::default(),
