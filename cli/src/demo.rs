@@ -233,18 +233,10 @@ async fn run_steps(
     bob: &Node,
     args: &DemoArgs,
 ) -> anyhow::Result<(String, String, String)> {
-    demo.step("Fund alice's wallet (one coinbase, matured)", async {
-        let address = alice.wallet().new_address()?;
-        devnet.mine(1, &address.script_pubkey())?;
-        mine(100)?;
-        let balance = until("alice's wallet to see the coins", || async {
-            alice.sync_chain().await;
-            let b = alice.wallet().balance().confirmed_sat;
-            (b > 0).then_some(b)
-        })
-        .await?;
-        Ok(((), format!("{balance} sat confirmed")))
-    })
+    demo.step(
+        "Fund alice's wallet (one coinbase, matured)",
+        fund(devnet, mine, alice),
+    )
     .await?;
 
     demo.step("Connect alice to bob over loopback (Noise)", async {
@@ -363,6 +355,24 @@ impl Carol<'_> {
             node.stop().await;
         }
     }
+}
+
+/// Pays one coinbase to `node`'s wallet, matures it and waits until the wallet sees it.
+async fn fund(
+    devnet: &Devnet,
+    mine: &impl Fn(u32) -> Result<(), lnedge_devnet::DevnetError>,
+    node: &Node,
+) -> anyhow::Result<((), String)> {
+    let address = node.wallet().new_address()?;
+    devnet.mine(1, &address.script_pubkey())?;
+    mine(100)?;
+    let balance = until("the wallet to see the coins", || async {
+        node.sync_chain().await;
+        let b = node.wallet().balance().confirmed_sat;
+        (b > 0).then_some(b)
+    })
+    .await?;
+    Ok(((), format!("{balance} sat confirmed")))
 }
 
 async fn connect(from: &Node, to: &Node) -> anyhow::Result<()> {
@@ -492,18 +502,10 @@ async fn async_steps(
 ) -> anyhow::Result<String> {
     let carol_id: PublicKey = carol.node()?.node_id();
 
-    demo.step("Fund the server's wallet (one coinbase, matured)", async {
-        let address = server.wallet().new_address()?;
-        devnet.mine(1, &address.script_pubkey())?;
-        mine(100)?;
-        let balance = until("the server's wallet to see the coins", || async {
-            server.sync_chain().await;
-            let b = server.wallet().balance().confirmed_sat;
-            (b > 0).then_some(b)
-        })
-        .await?;
-        Ok(((), format!("{balance} sat confirmed")))
-    })
+    demo.step(
+        "Fund the server's wallet (one coinbase, matured)",
+        fund(devnet, mine, server),
+    )
     .await?;
 
     demo.step(

@@ -23,12 +23,16 @@ struct Running {
     dir: tempfile::TempDir,
 }
 
-fn start() -> Running {
-    let runtime = tokio::runtime::Builder::new_multi_thread()
+fn runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
         .build()
-        .unwrap();
+        .unwrap()
+}
+
+fn start() -> Running {
+    let runtime = runtime();
     let dir = tempfile::tempdir().unwrap();
     let data_dir = dir.path().join("node");
     let token_file = data_dir.join("api_token");
@@ -237,11 +241,7 @@ struct AsyncServerNet {
 }
 
 fn start_async_server() -> AsyncServerNet {
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .unwrap();
+    let runtime = runtime();
     let dir = tempfile::tempdir().unwrap();
     let data_dir = dir.path().join("server");
     let token_file = data_dir.join("api_token");

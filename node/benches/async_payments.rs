@@ -11,33 +11,21 @@
 #[path = "../tests/harness/mod.rs"]
 mod harness;
 
-use std::net::SocketAddr;
-use std::sync::Arc;
+use std::path::PathBuf;
+use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};
 
 use async_offers::{SqliteStaticInvoiceStore, StaticInvoiceStore};
 use criterion::{criterion_group, criterion_main, Criterion, SamplingMode};
+use harness::async_net::*;
 use harness::*;
-use lnedge_node::adapters::async_payments::{
-    self, AsyncPaymentsConfig, AsyncRecipient, AsyncServer, InvoiceStore, ServerRole,
-};
+use lnedge_node::adapters::async_payments::{AsyncServer, InvoiceStore, ServerRole};
 use lnedge_node::model::PaymentStatus;
-use lnedge_node::Node;
 
 const LONG: Duration = Duration::from_secs(60);
 
 fn bench_mode() -> bool {
     std::env::args().any(|a| a == "--bench")
-}
-
-async fn wallet(chain: &TestChain, dir: &std::path::Path, alias: &str) -> Node {
-    chain
-        .builder(dir, alias)
-        .immediate_htlc_processing(true)
-        .with_feature(async_payments::feature(AsyncPaymentsConfig::default()))
-        .start()
-        .await
-        .unwrap()
 }
 
 /// Copies of `invoice`/`path` under `n` fresh recipients, ten slots each, in batched
@@ -85,55 +73,37 @@ fn async_server(c: &mut Criterion) {
         .enable_all()
         .build()
         .unwrap();
-    let dirs = [(); 4].map(|()| tempfile::tempdir().unwrap());
-    let file = dirs[0].path().join("bench_invoices.sqlite");
-    let store: Arc<dyn StaticInvoiceStore> =
-        Arc::new(SqliteStaticInvoiceStore::open(&file).unwrap());
-    let (chain, s, x, p, r, offer, baseline_key) = rt.block_on(async {
-        let chain = TestChain::start().await;
-        let mut role = ServerRole {
-            store: InvoiceStore::Shared(Arc::clone(&store)),
-            ..Default::default()
-        };
-        // One recipient is asked again and again: no rate limit here.
-        role.limits.request_limit.capacity = u32::MAX;
-        let s = chain
-            .builder(dirs[0].path(), "server")
-            .listen(SocketAddr::from(([127, 0, 0, 1], 0)))
-            .immediate_htlc_processing(true)
-            .with_feature(async_payments::feature(AsyncPaymentsConfig {
-                server: Some(role),
+    let store_slot: Arc<OnceLock<(PathBuf, Arc<dyn StaticInvoiceStore>)>> = Default::default();
+    let slot = Arc::clone(&store_slot);
+    let (net, offer, baseline_key) = rt.block_on(async {
+        let net = network(false, 5_000_000, move |dir| {
+            let file = dir.join("bench_invoices.sqlite");
+            let store: Arc<dyn StaticInvoiceStore> =
+                Arc::new(SqliteStaticInvoiceStore::open(&file).unwrap());
+            let _ = slot.set((file, Arc::clone(&store)));
+            let mut role = ServerRole {
+                store: InvoiceStore::Shared(store),
                 ..Default::default()
-            }))
-            .start()
-            .await
-            .unwrap();
-        let x = chain.node(dirs[1].path(), "x").await;
-        let p = wallet(&chain, dirs[2].path(), "payer").await;
-        let r = wallet(&chain, dirs[3].path(), "recipient").await;
-        chain.fund(&s.wallet().new_address().unwrap(), 1);
-        chain.fund(&p.wallet().new_address().unwrap(), 1);
-        s.sync_chain().await;
-        p.sync_chain().await;
-        connect(&s, &x).await;
-        connect(&p, &s).await;
-        connect(&r, &s).await;
-        open_channel(&chain, &s, &x, 500_000, true).await;
-        open_channel(&chain, &p, &s, 5_000_000, false).await;
-        open_channel(&chain, &s, &r, 5_000_000, false).await;
-        wait_for("S in its own graph", LONG, || async {
-            (s.info().graph_channels >= 1).then_some(())
+            };
+            // One recipient is asked again and again: no rate limit here.
+            role.limits.request_limit.capacity = u32::MAX;
+            role
         })
         .await;
-        let server = s.extension::<AsyncServer>().unwrap();
-        let registered = server.register("bench", None).await.unwrap();
-        let recipient = r.extension::<AsyncRecipient>().unwrap();
-        recipient.apply(&registered.token).unwrap();
-        let offer = recipient.wait_for_offer(LONG).await.unwrap();
-        let stored = server.invoices(Some(&registered.id)).await.unwrap();
-        let key = (registered.id.clone(), stored[0].slot);
-        (chain, s, x, p, r, offer, key)
+        let (id, offer) = register(&net.s, &net.r, "bench").await;
+        let stored = server(&net.s).invoices(Some(&id)).await.unwrap();
+        let key = (id, stored[0].slot);
+        (net, offer, key)
     });
+    let (file, store) = store_slot.get().unwrap().clone();
+    let Net {
+        chain,
+        s,
+        x,
+        p,
+        r,
+        dirs,
+    } = net;
 
     let n: u64 = if bench_mode() { 1_000_000 } else { 1_000 };
     let bytes = rt
@@ -211,7 +181,7 @@ fn async_server(c: &mut Criterion) {
                     (server.held_messages().await.unwrap() >= 1).then_some(())
                 })
                 .await;
-                let r = wallet(&chain, dirs[3].path(), "recipient").await;
+                let r = start_wallet(&chain, dirs[3].path(), "recipient", true).await;
                 if !r.peers().is_connected(&s.node_id()) {
                     let _ = r.peers().connect(s.node_id(), &peer_address(&s)).await;
                 }

@@ -6,165 +6,24 @@
 
 mod harness;
 
-use std::net::SocketAddr;
-use std::path::Path;
 use std::time::{Duration, Instant};
 
-use async_offers::{RegistrationToken, SqliteStaticInvoiceStore, StaticInvoiceStore};
+use async_offers::{SqliteStaticInvoiceStore, StaticInvoiceStore};
+use harness::async_net::*;
 use harness::*;
-use lnedge_node::adapters::async_payments::{
-    self, AsyncPaymentsConfig, AsyncRecipient, AsyncServer, InvoiceStore, ServerRole,
-};
-use lnedge_node::model::{PaymentDirection, PaymentStatus};
+use lnedge_node::adapters::async_payments::{InvoiceStore, ServerRole};
+use lnedge_node::model::PaymentStatus;
 use lnedge_node::Node;
 
 const LONG: Duration = Duration::from_secs(60);
 
 type OnceStore = std::sync::OnceLock<std::sync::Arc<dyn StaticInvoiceStore>>;
 
-struct Net {
-    chain: TestChain,
-    s: Node,
-    p: Node,
-    r: Node,
-    _x: Node,
-    dirs: [tempfile::TempDir; 4],
-}
-
-async fn start_server(chain: &TestChain, dir: &Path, listen: SocketAddr, role: ServerRole) -> Node {
-    let alias = format!("{}-server", tag(dir));
-    chain
-        .builder(dir, &alias)
-        .listen(listen)
-        .immediate_htlc_processing(true)
-        .with_feature(async_payments::feature(AsyncPaymentsConfig {
-            server: Some(role),
-            ..Default::default()
-        }))
-        .start()
-        .await
-        .expect("server starts")
-}
-
-async fn start_wallet(chain: &TestChain, dir: &Path, alias: &str, often_offline: bool) -> Node {
-    let alias = format!("{}-{alias}", tag(dir));
-    chain
-        .builder(dir, &alias)
-        .immediate_htlc_processing(true)
-        .with_feature(async_payments::feature(AsyncPaymentsConfig {
-            often_offline,
-            ..Default::default()
-        }))
-        .start()
-        .await
-        .expect("wallet starts")
-}
-
-/// S, X, P, R with channels S–X (public), P→S and S→R (private), S in its own graph.
-async fn network(payer_often_offline: bool, role: impl FnOnce(&Path) -> ServerRole) -> Net {
-    init_logs();
-    let chain = TestChain::start().await;
-    let dirs = [(); 4].map(|()| tempfile::tempdir().unwrap());
-    let s = start_server(&chain, dirs[0].path(), loopback(), role(dirs[0].path())).await;
-    let x = chain.node(dirs[1].path(), "x").await;
-    let p = start_wallet(&chain, dirs[2].path(), "payer", payer_often_offline).await;
-    let r = start_wallet(&chain, dirs[3].path(), "recipient", true).await;
-    chain.fund(&s.wallet().new_address().unwrap(), 1);
-    chain.fund(&p.wallet().new_address().unwrap(), 1);
-    for n in [&s, &p] {
-        n.sync_chain().await;
-    }
-    connect(&s, &x).await;
-    connect(&p, &s).await;
-    reconnect(&r, &s).await;
-    open_channel(&chain, &s, &x, 500_000, true).await;
-    open_channel(&chain, &p, &s, 1_000_000, false).await;
-    open_channel(&chain, &s, &r, 1_000_000, false).await;
-    // R gets some outbound liquidity, P some inbound.
-    for (payer, payee) in [(&s, &r), (&p, &s)] {
-        let invoice = payee
-            .bolt11_payment()
-            .receive(Some(100_000_000), "liquidity", 3600)
-            .unwrap();
-        let id = payer.bolt11_payment().send(&invoice, None).unwrap();
-        let paid = payer.payments().wait(&id, LONG).await.unwrap();
-        assert_eq!(paid.status, PaymentStatus::Succeeded, "{paid:?}");
-    }
-    // The public channel's announcement puts S in its own graph.
-    wait_for("S in its own graph", LONG, || async {
-        (s.info().graph_channels >= 1).then_some(())
-    })
-    .await;
-    Net {
-        chain,
-        s,
-        p,
-        r,
-        _x: x,
-        dirs,
-    }
-}
-
-/// The test a node belongs to, for its log alias (from its data directory's name).
-fn tag(dir: &Path) -> String {
-    let name = dir.file_name().unwrap_or_default().to_string_lossy();
-    name.chars().rev().take(4).collect()
-}
-
-fn loopback() -> SocketAddr {
-    SocketAddr::from(([127, 0, 0, 1], 0))
-}
-
-fn server(node: &Node) -> std::sync::Arc<AsyncServer> {
-    node.extension::<AsyncServer>().expect("server role")
-}
-
-fn recipient(node: &Node) -> std::sync::Arc<AsyncRecipient> {
-    node.extension::<AsyncRecipient>()
-        .expect("recipient handle")
-}
-
-/// Registers R at S, applies the token and waits for R's first async offer.
-async fn register(s: &Node, r: &Node, label: &str) -> (Vec<u8>, lightning::offers::offer::Offer) {
-    let registered = server(s).register(label, None).await.expect("register");
-    // The token travels as text.
-    let token: RegistrationToken = registered.token.as_str().parse().expect("token parses");
-    recipient(r).apply(&token).expect("apply token");
-    let offer = recipient(r)
-        .wait_for_offer(LONG)
-        .await
-        .expect("async offer ready");
-    (registered.id, offer)
-}
-
-/// `a` reconnects to `b` (a restarted node reconnects to its channel peers itself; a second
-/// connection racing that one may be closed, which is fine).
-async fn reconnect(a: &Node, b: &Node) {
-    if !a.peers().is_connected(&b.node_id()) {
-        let _ = a.peers().connect(b.node_id(), &peer_address(b)).await;
-    }
-    wait_for("reconnected", LONG, || async {
-        a.peers().is_connected(&b.node_id()).then_some(())
-    })
-    .await;
-}
-
-async fn wait_received(r: &Node, amount_msat: u64) -> lnedge_node::model::PaymentInfo {
-    wait_for("payment received", LONG, || async {
-        r.payments().list().unwrap().into_iter().find(|p| {
-            p.direction == PaymentDirection::Inbound
-                && p.status == PaymentStatus::Succeeded
-                && p.amount_msat == Some(amount_msat)
-        })
-    })
-    .await
-}
-
 /// Flows 1 and 5: R registers, goes offline, P pays; R comes back and claims. Then, R online,
 /// the same offer is paid with an ordinary invoice and nothing waits in the mailbox.
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn offline_recipient_is_paid_when_it_returns() {
-    let net = network(false, |_| ServerRole::default()).await;
+    let net = network(false, 1_000_000, |_| ServerRole::default()).await;
     let (s, p, r) = (&net.s, &net.p, &net.r);
     let (id, offer) = register(s, r, "alice").await;
     assert!(!offer.paths().is_empty(), "the offer is reached through S");
@@ -234,7 +93,7 @@ async fn offline_recipient_is_paid_when_it_returns() {
     assert_eq!(server(s).stats().messages_held, held_before, "nothing held");
 
     r.stop().await;
-    for n in [&net.s, &net.p, &net._x] {
+    for n in [&net.s, &net.p, &net.x] {
         n.stop().await;
     }
     net.chain.shutdown().await;
@@ -245,7 +104,7 @@ async fn offline_recipient_is_paid_when_it_returns() {
 /// learns the payment succeeded.
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn server_restart_keeps_the_mailbox_and_the_held_htlc() {
-    let net = network(true, |_| ServerRole::default()).await;
+    let net = network(true, 1_000_000, |_| ServerRole::default()).await;
     let (s, p, r) = (&net.s, &net.p, &net.r);
     let (_, offer) = register(s, r, "bob").await;
     let [s_dir, _, p_dir, r_dir] = net.dirs.each_ref().map(|d| d.path().to_path_buf());
@@ -290,7 +149,7 @@ async fn server_restart_keeps_the_mailbox_and_the_held_htlc() {
     let sent = p.payments().wait(&id_p, LONG).await.unwrap();
     assert_eq!(sent.status, PaymentStatus::Succeeded, "{sent:?}");
 
-    for n in [&s, &p, &r, &net._x] {
+    for n in [&s, &p, &r, &net.x] {
         n.stop().await;
     }
     net.chain.shutdown().await;
@@ -301,7 +160,7 @@ async fn server_restart_keeps_the_mailbox_and_the_held_htlc() {
 async fn server_refuses_what_it_should_and_limits_floods_per_recipient() {
     let store: std::sync::Arc<OnceStore> = Default::default();
     let keep = store.clone();
-    let net = network(false, move |dir| {
+    let net = network(false, 1_000_000, move |dir| {
         let sqlite: std::sync::Arc<dyn StaticInvoiceStore> =
             std::sync::Arc::new(SqliteStaticInvoiceStore::open(dir.join("shared.sqlite")).unwrap());
         let _ = keep.set(sqlite.clone());
@@ -380,7 +239,7 @@ async fn server_refuses_what_it_should_and_limits_floods_per_recipient() {
     })
     .await;
 
-    for n in [&net.s, &net.p, &net.r, &net._x] {
+    for n in [&net.s, &net.p, &net.r, &net.x] {
         n.stop().await;
     }
     net.chain.shutdown().await;

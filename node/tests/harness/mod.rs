@@ -2,6 +2,8 @@
 
 #![allow(dead_code)]
 
+pub mod async_net;
+
 use std::future::Future;
 use std::net::SocketAddr;
 use std::path::Path;
