@@ -180,7 +180,23 @@ impl Node {
         let ldk = &self.inner.ldk;
         let best = ldk.channel_manager.current_best_block();
         let channels = ldk.channel_manager.list_channels();
-        let graph = ldk.graph.read_only();
+        // The graph's read lock is released before the peer manager is asked for its peers:
+        // the peer manager takes the graph's lock while it holds a peer's (gossip sync), so
+        // holding both here in the other order deadlocked a test.
+        let (graph_nodes, graph_channels) = {
+            let graph = ldk.graph.read_only();
+            let nodes = graph
+                .nodes()
+                .unordered_iter()
+                .filter(|(_, n)| n.announcement_info.is_some())
+                .count();
+            let channels = graph
+                .channels()
+                .unordered_iter()
+                .filter(|(_, c)| c.one_to_two.is_some() && c.two_to_one.is_some())
+                .count();
+            (nodes, channels)
+        };
         NodeInfo {
             node_id: self.node_id(),
             network: self.inner.config.network,
@@ -191,16 +207,8 @@ impl Node {
             peers: ldk.peer_manager.list_peers().len(),
             channels: channels.len(),
             usable_channels: channels.iter().filter(|c| c.is_usable).count(),
-            graph_nodes: graph
-                .nodes()
-                .unordered_iter()
-                .filter(|(_, n)| n.announcement_info.is_some())
-                .count(),
-            graph_channels: graph
-                .channels()
-                .unordered_iter()
-                .filter(|(_, c)| c.one_to_two.is_some() && c.two_to_one.is_some())
-                .count(),
+            graph_nodes,
+            graph_channels,
         }
     }
 
