@@ -4,7 +4,7 @@
 
 use std::collections::VecDeque;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
 use async_offers::mailbox::{HoldOutcome, MailboxEvent};
@@ -25,6 +25,7 @@ use crate::feature::FeatureContext;
 use crate::hooks::events::{EventExtension, EventOutcome, StartupReplay};
 use crate::hooks::BoxFuture;
 use crate::ldk::types::{ChannelManager, OnionMessenger};
+use crate::peers::Peers;
 
 /// File of the static invoice store in the data directory (SQLite backend).
 pub const INVOICE_STORE_FILE: &str = "static_invoices.sqlite";
@@ -141,6 +142,8 @@ pub struct AsyncServer {
     mailbox: Mailbox,
     messenger: Arc<OnionMessenger>,
     counters: Counters,
+    /// The node's peers, known once it has started.
+    peers: OnceLock<Peers>,
 }
 
 impl std::fmt::Debug for AsyncServer {
@@ -276,18 +279,24 @@ impl AsyncServer {
                 ..
             } => {
                 if let Some((channel_id, peer)) = self.our_channel(*requested_next_hop_scid) {
-                    if !self.startup.in_progress() {
-                        // Live: a held HTLC raises no event, so this one carries no hold flag
-                        // and its peer is offline. Fail it back, as LDK would have.
-                        let _ = self.channel_manager.fail_intercepted_htlc(*intercept_id);
-                        return Ok(EventOutcome::Handled);
-                    }
-                    self.wait_for_peer(Waiting {
+                    let htlc = Waiting {
                         intercept_id: *intercept_id,
                         channel_id,
                         peer,
                         amount_msat: *expected_outbound_amount_msat,
-                    });
+                    };
+                    if self.startup.in_progress() {
+                        self.wait_for_peer(htlc);
+                    } else if self.peers.get().is_some_and(|p| p.is_connected(&peer)) {
+                        // Live, and the peer is back but its channel not yet reestablished
+                        // (LDK intercepts until then): a recipient that released a held HTLC
+                        // the moment it reconnected. Forward it once the channel is usable.
+                        self.forward_when_usable(vec![htlc], Duration::ZERO, IfUnusable::Fail);
+                    } else {
+                        // Live: a held HTLC raises no event, so this one carries no hold flag
+                        // and its peer is offline. Fail it back, as LDK would have.
+                        let _ = self.channel_manager.fail_intercepted_htlc(*intercept_id);
+                    }
                     return Ok(EventOutcome::Handled);
                 }
             }
@@ -439,7 +448,7 @@ impl AsyncServer {
             .iter()
             .any(|c| c.channel_id == htlc.channel_id);
         if online {
-            self.forward_when_usable(vec![htlc], RELEASE_GRACE);
+            self.forward_when_usable(vec![htlc], RELEASE_GRACE, IfUnusable::Leave);
         } else {
             lock(&self.waiting).push(htlc);
         }
@@ -491,14 +500,14 @@ impl AsyncServer {
         *waiting = still;
         drop(waiting);
         if !back.is_empty() {
-            self.forward_when_usable(back, RELEASE_GRACE);
+            self.forward_when_usable(back, RELEASE_GRACE, IfUnusable::Leave);
         }
     }
 
     /// After `grace`, forwards each HTLC LDK still holds once its channel is usable (after the
     /// peer's reestablish); one that LDK no longer has (released or failed meanwhile) is
-    /// dropped.
-    fn forward_when_usable(&self, htlcs: Vec<Waiting>, grace: Duration) {
+    /// dropped, one whose channel stays unusable for [`FORWARD_RETRY`] is left to `if_unusable`.
+    fn forward_when_usable(&self, htlcs: Vec<Waiting>, grace: Duration, if_unusable: IfUnusable) {
         let cm = Arc::clone(&self.channel_manager);
         tokio::spawn(async move {
             tokio::time::sleep(grace).await;
@@ -517,6 +526,13 @@ impl AsyncServer {
                             tokio::time::sleep(Duration::from_millis(100)).await;
                         }
                         Ok(()) => break,
+                        Err(e @ APIError::ChannelUnavailable { .. })
+                            if if_unusable == IfUnusable::Fail =>
+                        {
+                            tracing::info!(?e, "intercepted HTLC failed back: channel unusable");
+                            let _ = cm.fail_intercepted_htlc(htlc.intercept_id);
+                            break;
+                        }
                         Err(e) => {
                             tracing::debug!(?e, "held HTLC not forwarded (released or gone)");
                             break;
@@ -526,6 +542,15 @@ impl AsyncServer {
             }
         });
     }
+}
+
+/// What [`AsyncServer::forward_when_usable`] does with an HTLC whose channel stays unusable.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum IfUnusable {
+    /// Fail it back (a live HTLC with no hold flag).
+    Fail,
+    /// Leave it to LDK (possibly held; LDK fails it near its expiry).
+    Leave,
 }
 
 fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
@@ -570,10 +595,13 @@ pub(super) fn install(
         request_times: Mutex::new(VecDeque::new()),
         messenger: Arc::clone(ctx.onion_messenger()),
         counters: Counters::default(),
+        peers: OnceLock::new(),
     });
     ctx.add_event_extension(Arc::new(ServerEvents(Arc::clone(&server))));
     let prune_every = role.prune_every;
-    ctx.on_start(move |_node, mut stop| {
+    let started = Arc::clone(&server);
+    ctx.on_start(move |node, mut stop| {
+        let _ = started.peers.set(node.peers().clone());
         tokio::spawn(async move {
             let pruning = spawn_pruning(store, prune_every);
             let _ = stop.wait_for(|stopped| *stopped).await;
