@@ -2,8 +2,9 @@
 //! tests, with the operations they need (mining, submitting, reorganising) under one lock.
 
 use std::path::PathBuf;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use bitcoin::opcodes::OP_TRUE;
 use bitcoin::script::Builder;
@@ -30,10 +31,17 @@ pub enum DevnetError {
     Store(#[from] StoreError),
 }
 
+/// Most blocks one `generatetoaddress` call may ask for (the RPC refuses more).
+pub const MAX_GENERATE: u32 = 10_000;
+/// Longest a long [`Devnet::mine`] waits, between two blocks, for callers blocked on the lock.
+const MAX_HANDOFF: Duration = Duration::from_millis(10);
+
 /// How to start a [`Devnet`].
 #[derive(Clone, Debug, Default)]
 pub struct DevnetConfig {
-    /// Directory for the chain log (`chain.dat`); `None` keeps everything in memory.
+    /// Directory for the chain log (`chain.dat`), locked for the chain's life (a second chain
+    /// on it fails with [`StoreError::DataDirInUse`]; the lock goes with the last handle);
+    /// `None` keeps everything in memory.
     pub data_dir: Option<PathBuf>,
     /// Relay policy of the mempool.
     pub policy: Policy,
@@ -45,6 +53,8 @@ pub struct DevnetConfig {
 #[derive(Clone, Debug)]
 pub struct Devnet {
     state: Arc<Mutex<State>>,
+    /// Callers blocked in [`lock`](Self::lock): a long `mine` lets them in between blocks.
+    waiting: Arc<AtomicUsize>,
     started: Instant,
 }
 
@@ -58,6 +68,7 @@ impl Devnet {
         let state = State::new(config.policy, config.fee_curve, store);
         Ok(Devnet {
             state: Arc::new(Mutex::new(state)),
+            waiting: Arc::default(),
             started: Instant::now(),
         })
     }
@@ -67,6 +78,7 @@ impl Devnet {
         let state = State::new(Policy::default(), FeeCurve::default(), None);
         Devnet {
             state: Arc::new(Mutex::new(state)),
+            waiting: Arc::default(),
             started: Instant::now(),
         }
     }
@@ -76,9 +88,23 @@ impl Devnet {
     /// lives to the end of its statement). A panic while holding the lock cannot leave it
     /// half-updated in a way that matters for a test chain, so a poisoned lock is used as is.
     pub fn lock(&self) -> MutexGuard<'_, State> {
-        self.state
+        self.waiting.fetch_add(1, Ordering::AcqRel);
+        let guard = self
+            .state
             .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        self.waiting.fetch_sub(1, Ordering::AcqRel);
+        guard
+    }
+
+    /// Between two blocks of a long [`mine`](Self::mine): lets callers waiting for the lock
+    /// take it first, for at most [`MAX_HANDOFF`]. (A std mutex is not fair: released and
+    /// taken again at once, it would keep them waiting for the whole run.)
+    fn let_waiters_in(&self) {
+        let deadline = Instant::now() + MAX_HANDOFF;
+        while self.waiting.load(Ordering::Acquire) > 0 && Instant::now() < deadline {
+            std::thread::yield_now();
+        }
     }
 
     /// Seconds since this handle's chain was started.
@@ -101,10 +127,18 @@ impl Devnet {
         self.lock().chain.entry(hash).map(|e| e.block.clone())
     }
 
-    /// Mines `count` blocks paying `script`, each with the mempool's transactions.
+    /// Mines `count` blocks paying `script`, each with the mempool's transactions. The lock is
+    /// taken for one block at a time, so other calls (RPC reads, transactions, other miners)
+    /// run between the blocks of a long run, as with Core's `generatetoaddress`.
     pub fn mine(&self, count: u32, script: &ScriptBuf) -> Result<Vec<BlockHash>, DevnetError> {
-        let mut state = self.lock();
-        (0..count).map(|_| state.mine_one(script, None)).collect()
+        let mut hashes = Vec::with_capacity(count.min(MAX_GENERATE) as usize);
+        for i in 0..count {
+            if i > 0 {
+                self.let_waiters_in();
+            }
+            hashes.push(self.lock().mine_one(script, None)?);
+        }
+        Ok(hashes)
     }
 
     /// Mines one block holding exactly `txs` (after the coinbase), whether or not they are in

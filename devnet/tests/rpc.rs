@@ -418,3 +418,48 @@ async fn every_method_answers_odd_parameters_with_json() {
     // Still serving.
     assert!(rpc.call("getblockcount", json!([])).await.as_u64().unwrap() >= 3);
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn generate_is_bounded_and_lets_other_calls_in() {
+    let devnet = Devnet::in_memory();
+    let (server, rpc) = server(&devnet).await;
+    let address = Wallet::new(5).address.to_string();
+
+    // More than 10 000 blocks in one call is refused before anything is mined.
+    let (code, message) = rpc
+        .error("generatetoaddress", json!([10_001, address]))
+        .await;
+    assert_eq!(code, -8, "{message}");
+    assert!(
+        message.contains("at most 10000 blocks per call"),
+        "{message}"
+    );
+    assert_eq!(devnet.height(), 0);
+
+    // A long generate takes the chain lock one block at a time: a getblockcount sent while it
+    // runs is answered before it ends.
+    const LONG_RUN: u64 = 2000;
+    let generating = {
+        let rpc = Rpc {
+            addr: rpc.addr,
+            auth: rpc.auth.clone(),
+        };
+        let address = address.clone();
+        tokio::spawn(async move {
+            rpc.call("generatetoaddress", json!([LONG_RUN, address]))
+                .await
+        })
+    };
+    while devnet.height() == 0 {
+        tokio::time::sleep(std::time::Duration::from_millis(1)).await;
+    }
+    let count = rpc.call("getblockcount", json!([])).await.as_u64().unwrap();
+    assert!(
+        !generating.is_finished() && count < LONG_RUN,
+        "getblockcount ({count}) waited for the whole generate"
+    );
+    let hashes = generating.await.unwrap();
+    assert_eq!(hashes.as_array().unwrap().len() as u64, LONG_RUN);
+    assert_eq!(devnet.height() as u64, LONG_RUN);
+    server.shutdown().await;
+}

@@ -4,6 +4,8 @@
 //!
 //! - [`clock`]: [`unix_now`](clock::unix_now), Unix seconds by the system clock.
 //! - [`column`](mod@column): `u64` values in signed 64-bit columns, by bit-cast.
+//! - [`dir_lock`]: [`DirLock`](dir_lock::DirLock), one process per data directory (an
+//!   advisory lock on `<dir>/lock` naming the holder's pid, released if the holder dies).
 //! - [`StorageError`] and the backends' error traits: how a store's own error type takes the
 //!   failures of this crate, each store mapping them the same way ([`impl_store_error!`] for
 //!   the usual variants).
@@ -24,6 +26,7 @@
 
 pub mod clock;
 pub mod column;
+pub mod dir_lock;
 mod error;
 #[cfg(feature = "postgres")]
 pub mod postgres;

@@ -10,6 +10,7 @@ use serde_json::{json, Value};
 
 use super::super::error::*;
 use super::super::params::{decode_hex, decode_tx, parse_address, type_error, Params};
+use crate::handle::MAX_GENERATE;
 use crate::{Devnet, DevnetError};
 
 pub(super) fn estimatesmartfee(devnet: &Devnet, p: &Params) -> Result<Value, RpcError> {
@@ -39,7 +40,12 @@ pub(super) fn generatetoaddress(devnet: &Devnet, p: &Params) -> Result<Value, Rp
     let count = p.i64(0)?;
     let script = parse_address(p.str(1)?)?;
     p.opt_i64(2)?;
-    let count = u32::try_from(count.max(0)).unwrap_or(u32::MAX);
+    if count > i64::from(MAX_GENERATE) {
+        return Err(RpcError::invalid_parameter(format!(
+            "devnet: at most {MAX_GENERATE} blocks per call (asked for {count})"
+        )));
+    }
+    let count = u32::try_from(count.max(0)).unwrap_or(0);
     let hashes = devnet.mine(count, &script).map_err(devnet_error)?;
     Ok(json!(hashes
         .iter()
