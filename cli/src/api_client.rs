@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use anyhow::{anyhow, bail, Context};
 use http_body_util::{BodyExt, Full};
 use hyper::body::Bytes;
-use hyper::header::{AUTHORIZATION, CONTENT_TYPE};
+use hyper::header::{HeaderMap, AUTHORIZATION, CONTENT_TYPE};
 use hyper::{Method, Request, StatusCode};
 use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::client::legacy::Client;
@@ -76,7 +76,26 @@ impl ApiClient {
 
     /// `GET path`, its reply read as an `R`.
     pub async fn get<R: DeserializeOwned>(&self, path: &str) -> anyhow::Result<R> {
-        self.send(Method::GET, path, None).await
+        Ok(self.send(Method::GET, path, None).await?.0)
+    }
+
+    /// `GET path`, its reply read as an `R`, and the reply header `header` (e.g. the next-page
+    /// cursor of `GET /v1/payments`) if the reply has it.
+    pub async fn get_with_header<R: DeserializeOwned>(
+        &self,
+        path: &str,
+        header: &str,
+    ) -> anyhow::Result<(R, Option<String>)> {
+        let (reply, headers) = self.send(Method::GET, path, None).await?;
+        let value = match headers.get(header) {
+            None => None,
+            Some(v) => Some(
+                v.to_str()
+                    .with_context(|| format!("the API's `{header}` header is not text"))?
+                    .to_string(),
+            ),
+        };
+        Ok((reply, value))
     }
 
     /// `POST path` with `request` as its JSON body, the reply read as an `R`.
@@ -87,7 +106,7 @@ impl ApiClient {
     ) -> anyhow::Result<R> {
         let body = serde_json::to_vec(request)
             .with_context(|| format!("cannot encode the request to {path}"))?;
-        self.send(Method::POST, path, Some(body)).await
+        Ok(self.send(Method::POST, path, Some(body)).await?.0)
     }
 
     async fn send<R: DeserializeOwned>(
@@ -95,7 +114,7 @@ impl ApiClient {
         method: Method,
         path: &str,
         body: Option<Vec<u8>>,
-    ) -> anyhow::Result<R> {
+    ) -> anyhow::Result<(R, HeaderMap)> {
         let url = format!("{}{path}", self.base);
         let mut request = Request::builder()
             .method(method)
@@ -119,13 +138,14 @@ impl ApiClient {
             )
         })?;
         let status = response.status();
+        let headers = response.headers().clone();
         let body = response
             .into_body()
             .collect()
             .await
             .with_context(|| format!("reading the reply of {url}"))?
             .to_bytes();
-        decode_reply(status, &body, &url)
+        Ok((decode_reply(status, &body, &url)?, headers))
     }
 }
 

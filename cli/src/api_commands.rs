@@ -14,7 +14,7 @@ use lnedge_node::api::types::{
     CreateOfferRequest, DisconnectPeerRequest, DisconnectedPeer, EmptyRequest, Invoice, NewAddress,
     NodeInfo, Offer, OpenChannelRequest, OpenedChannel, PayInvoiceRequest, PayOfferRequest,
     Payment, Peer, RegisterAsyncRecipientRequest, RegisteredAsyncRecipient, RevokedAsyncRecipient,
-    SentTransaction, WalletBalance, WalletSendRequest,
+    SentTransaction, WalletBalance, WalletSendRequest, NEXT_CURSOR_HEADER,
 };
 use serde::Serialize;
 
@@ -83,10 +83,16 @@ pub enum ApiCommand {
         #[arg(long, value_name = "SECS", requires = "async_offer")]
         wait: Option<u64>,
     },
-    /// Payments, newest first, or one payment by id.
+    /// Payments, newest first, a page at a time, or one payment by id.
     Payments {
         /// A payment id (hex).
         id: Option<String>,
+        /// At most N payments (1 to 1000) [default: the API's, 100].
+        #[arg(long, value_name = "N", conflicts_with = "id")]
+        limit: Option<usize>,
+        /// Start after this payment id: the cursor the previous page printed.
+        #[arg(long, value_name = "ID", conflicts_with = "id")]
+        after: Option<String>,
     },
     /// The on-chain wallet: address, balance, send.
     #[command(subcommand)]
@@ -376,13 +382,29 @@ async fn execute(client: &ApiClient, command: ApiCommand, json: bool) -> anyhow:
             let offer: Offer = client.post("/v1/offers", &request).await?;
             show(&offer, json, offer_text)
         }
-        ApiCommand::Payments { id: Some(id) } => {
+        ApiCommand::Payments { id: Some(id), .. } => {
             let payment: Payment = client.get(&format!("/v1/payments/{}", id.trim())).await?;
             show(&payment, json, payment_text)
         }
-        ApiCommand::Payments { id: None } => {
-            let payments: Vec<Payment> = client.get("/v1/payments").await?;
-            show(&payments, json, |p| payments_table(p))
+        ApiCommand::Payments {
+            id: None,
+            limit,
+            after,
+        } => {
+            let path = payments_path(limit, after.as_deref())?;
+            let (payments, next): (Vec<Payment>, _) =
+                client.get_with_header(&path, NEXT_CURSOR_HEADER).await?;
+            let Some(next) = next else {
+                return show(&payments, json, |p| payments_table(p));
+            };
+            let more = format!("more: lnedge payments --after {next}");
+            if json {
+                // stdout stays the API's JSON.
+                eprintln!("{more}");
+                show(&payments, json, |p| payments_table(p))
+            } else {
+                Ok(format!("{}\n{more}", payments_table(&payments)))
+            }
         }
         ApiCommand::Wallet(WalletCommand::Address) => {
             let address: NewAddress = client.post("/v1/wallet/address", &EmptyRequest {}).await?;
@@ -613,6 +635,25 @@ fn channels_table(channels: &[Channel]) -> String {
         ]);
     }
     t.render()
+}
+
+/// `GET /v1/payments` with the page's query.
+fn payments_path(limit: Option<usize>, after: Option<&str>) -> anyhow::Result<String> {
+    let mut query = Vec::new();
+    if let Some(limit) = limit {
+        query.push(format!("limit={limit}"));
+    }
+    if let Some(after) = after.map(str::trim) {
+        if after.is_empty() || !after.bytes().all(|b| b.is_ascii_hexdigit()) {
+            bail!("--after must be a payment id (hex), not `{after}`");
+        }
+        query.push(format!("after={after}"));
+    }
+    Ok(if query.is_empty() {
+        "/v1/payments".to_string()
+    } else {
+        format!("/v1/payments?{}", query.join("&"))
+    })
 }
 
 fn payments_table(payments: &[Payment]) -> String {
@@ -849,6 +890,21 @@ mod tests {
             r#"{"address":"bcrt1q","send_all":true,"fee_rate_sat_per_vb":2}"#
         );
         assert_eq!(serde_json::to_string(&EmptyRequest {}).unwrap(), "{}");
+    }
+
+    #[test]
+    fn payments_pages_are_asked_with_limit_and_after() {
+        assert_eq!(payments_path(None, None).unwrap(), "/v1/payments");
+        assert_eq!(
+            payments_path(Some(2), Some(" ab01 ")).unwrap(),
+            "/v1/payments?limit=2&after=ab01"
+        );
+        assert_eq!(
+            payments_path(None, Some("ab")).unwrap(),
+            "/v1/payments?after=ab"
+        );
+        let e = payments_path(None, Some("a&b=1")).unwrap_err().to_string();
+        assert!(e.contains("--after must be a payment id"), "{e}");
     }
 
     #[test]

@@ -1,5 +1,5 @@
 //! `lnedge devnet`: runs the embedded regtest chain with its Bitcoin Core-compatible RPC server
-//! in the foreground until Ctrl-C.
+//! in the foreground until Ctrl-C or SIGTERM.
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -39,7 +39,7 @@ pub struct DevnetArgs {
     rpc_password: Option<String>,
 }
 
-/// Runs the devnet until Ctrl-C.
+/// Runs the devnet until Ctrl-C or SIGTERM.
 pub fn run(args: DevnetArgs) -> anyhow::Result<()> {
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -60,6 +60,8 @@ async fn serve(args: DevnetArgs) -> anyhow::Result<()> {
     if args.mine_every == Some(0) {
         bail!("--mine-every must be at least 1 second");
     }
+    // Before anything is written: a SIGTERM from now on stops the devnet cleanly.
+    let signals = crate::signals::StopSignals::install()?;
     let devnet = Devnet::new(DevnetConfig {
         data_dir: args.data_dir.clone(),
         ..DevnetConfig::default()
@@ -122,13 +124,14 @@ async fn serve(args: DevnetArgs) -> anyhow::Result<()> {
     });
     println!("press Ctrl-C to stop");
 
-    tokio::signal::ctrl_c()
-        .await
-        .context("waiting for Ctrl-C")?;
+    // SIGINT (Ctrl-C) and SIGTERM stop the same way: no further block, calls in flight
+    // drained, the cookie file removed; the data dir's lock goes with the chain.
+    let waited = signals.wait().await;
     if let Some(miner) = miner {
         miner.stop();
     }
     server.shutdown().await;
+    waited?;
     println!("devnet stopped at height {}", devnet.height());
     Ok(())
 }

@@ -13,6 +13,7 @@ mod devnet;
 mod node_cmd;
 mod output;
 mod rfq;
+mod signals;
 mod table;
 
 use clap::{Parser, Subcommand};
@@ -47,7 +48,7 @@ enum Command {
     #[command(subcommand)]
     Rfq(rfq::RfqCommand),
     /// Run devnet, an embedded regtest chain that serves Bitcoin Core's JSON-RPC, in the
-    /// foreground until Ctrl-C.
+    /// foreground until Ctrl-C or SIGTERM.
     Devnet(devnet::DevnetArgs),
     /// End-to-end demo: devnet and two nodes in this process, a funded wallet, a channel, a
     /// BOLT 11 and a BOLT 12 payment; then an async payments server and an often-offline
@@ -93,8 +94,68 @@ fn main() -> ExitCode {
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
-            eprintln!("error: {e:#}");
+            eprintln!("error: {}", one_line(&e));
             ExitCode::from(2)
         }
+    }
+}
+
+/// The error and its causes on one line, `: `-separated, each said once: a cause whose text
+/// its outer error already includes (`cannot build the node: <cause>`) is not repeated.
+fn one_line(e: &anyhow::Error) -> String {
+    let mut line = String::new();
+    for cause in e.chain() {
+        let text = cause.to_string();
+        if text.is_empty() || line.contains(&text) {
+            continue;
+        }
+        if !line.is_empty() {
+            line.push_str(": ");
+        }
+        line.push_str(&text);
+    }
+    line.replace('\n', " ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::one_line;
+
+    /// An error whose text includes its source's, as `#[error("…: {0}")]` with `#[from]`.
+    #[derive(Debug)]
+    struct Outer(Inner);
+
+    impl std::fmt::Display for Outer {
+        fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            write!(f, "cannot build the node: {}", self.0)
+        }
+    }
+
+    impl std::error::Error for Outer {
+        fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+            Some(&self.0)
+        }
+    }
+
+    #[derive(Debug)]
+    struct Inner;
+
+    impl std::fmt::Display for Inner {
+        fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            f.write_str("401: wrong RPC credentials for http://127.0.0.1:1")
+        }
+    }
+
+    impl std::error::Error for Inner {}
+
+    #[test]
+    fn causes_already_said_are_not_repeated() {
+        let e = anyhow::Error::from(Outer(Inner)).context("starting the node");
+        assert_eq!(
+            one_line(&e),
+            "starting the node: cannot build the node: 401: wrong RPC credentials for http://127.0.0.1:1"
+        );
+        let e = anyhow::anyhow!("outer").context("top");
+        assert_eq!(one_line(&e), "top: outer");
     }
 }

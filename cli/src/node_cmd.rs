@@ -1,7 +1,7 @@
 //! `lnedge node run`: the daemon. Settings come from an optional TOML file (`--config`) whose
 //! keys mirror the flags; flags override the file. It builds the node with the async payments
 //! feature (the server role with `--async-server`), serves the admin API (token in
-//! `<data dir>/api_token`), prints where everything listens and runs until Ctrl-C.
+//! `<data dir>/api_token`), prints where everything listens and runs until Ctrl-C or SIGTERM.
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -25,7 +25,7 @@ pub const DEFAULT_LISTEN: &str = "0.0.0.0:9735";
 /// `lnedge node …`.
 #[derive(Subcommand, Debug)]
 pub enum NodeCommand {
-    /// Run the node in the foreground until Ctrl-C.
+    /// Run the node in the foreground until Ctrl-C or SIGTERM.
     Run(RunArgs),
 }
 
@@ -79,6 +79,12 @@ pub struct RunArgs {
     /// channel that would leave less is refused (0: no check) [default: 25000].
     #[arg(long, value_name = "SAT")]
     anchor_reserve_sat: Option<u64>,
+    /// Rebuild a missing or empty wallet database (wallet.sqlite) from the seed, rescanning the
+    /// chain from this height (at or below the wallet's first transaction; 0: the whole
+    /// chain). Start-up refuses a lost wallet on a node with history; this is the way out.
+    /// Refused when the wallet exists: drop it once the wallet is back.
+    #[arg(long, value_name = "HEIGHT")]
+    restore_wallet_from_height: Option<u32>,
     /// Serve BOLT 12 static invoices for often-offline recipients (async payments server),
     /// recipients and invoices in SQLite in the data dir. Needs a listening address that
     /// recipients and payers reach, and a public channel.
@@ -116,6 +122,7 @@ pub struct ConfigFile {
     min_inbound_channel_sat: Option<u64>,
     immediate_htlc_processing: Option<bool>,
     anchor_reserve_sat: Option<u64>,
+    restore_wallet_from_height: Option<u32>,
     async_server: Option<bool>,
     async_store_postgres: Option<String>,
     async_store_schema: Option<String>,
@@ -349,6 +356,9 @@ pub fn settings(
     if let Some(sat) = args.anchor_reserve_sat.or(file.anchor_reserve_sat) {
         node.anchor_reserve_sat = sat;
     }
+    node.restore_wallet_from_height = args
+        .restore_wallet_from_height
+        .or(file.restore_wallet_from_height);
     let async_payments = async_settings(
         args.async_server || file.async_server.unwrap_or(false),
         args.async_store_postgres.or(file.async_store_postgres),
@@ -427,6 +437,8 @@ async fn serve(settings: Settings) -> anyhow::Result<()> {
     std::fs::create_dir_all(&data_dir)
         .with_context(|| format!("cannot create data dir {}", data_dir.display()))?;
     let (feature, async_role) = async_feature(settings.async_payments).await?;
+    // Before the node starts: a SIGTERM from now on stops it cleanly instead of killing it.
+    let signals = crate::signals::StopSignals::install()?;
     let node = NodeBuilder::from_config(settings.node)
         .with_feature(feature)
         .start()
@@ -451,9 +463,11 @@ async fn serve(settings: Settings) -> anyhow::Result<()> {
     crate::output::line(&format!("async payments: {async_role}"))?;
     crate::output::line("press Ctrl-C to stop")?;
 
-    let waited = tokio::signal::ctrl_c().await;
+    // SIGINT (Ctrl-C) and SIGTERM stop the node the same way: API, tasks, peers, then the
+    // final persistence; the data dir's lock goes last.
+    let waited = signals.wait().await;
     node.stop().await;
-    waited.context("waiting for Ctrl-C")?;
+    waited?;
     crate::output::line("node stopped")?;
     Ok(())
 }
@@ -518,7 +532,7 @@ alias = "file"
     fn inbound_policy_and_htlc_processing() {
         let id = "02eec7245d6b7d2ccb30380bfbe2a3648cd7a942653f5aa340edcea1f283686619";
         let (_dir, path) = write_config(&format!(
-            "devnet = true\ninbound_channels = \"{id}, {id}\"\nimmediate_htlc_processing = true\nanchor_reserve_sat = 0\n"
+            "devnet = true\ninbound_channels = \"{id}, {id}\"\nimmediate_htlc_processing = true\nanchor_reserve_sat = 0\nrestore_wallet_from_height = 120\n"
         ));
         let args = RunArgs {
             config: Some(path.clone()),
@@ -532,14 +546,17 @@ alias = "file"
         );
         assert!(s.node.immediate_htlc_processing);
         assert_eq!(s.node.anchor_reserve_sat, 0);
+        assert_eq!(s.node.restore_wallet_from_height, Some(120));
 
         let args = RunArgs {
             config: Some(path.clone()),
             inbound_channels: Some("all".into()),
             min_inbound_channel_sat: Some(100_000),
+            restore_wallet_from_height: Some(7),
             ..Default::default()
         };
         let s = settings(args, None, None).unwrap();
+        assert_eq!(s.node.restore_wallet_from_height, Some(7), "the flag wins");
         assert_eq!(
             s.node.inbound_channels,
             InboundChannelPolicy::AcceptAll {
@@ -554,6 +571,7 @@ alias = "file"
         let s = settings(args, None, None).unwrap();
         assert_eq!(s.node.inbound_channels, InboundChannelPolicy::RejectAll);
         assert!(!s.node.immediate_htlc_processing);
+        assert_eq!(s.node.restore_wallet_from_height, None);
 
         for (policy, min, expected) in [
             (

@@ -153,6 +153,23 @@ fn client_commands_print_tables_and_json() {
     let hash = invoice["payment_hash"].as_str().unwrap();
     let one = json(&n.lnedge(&["payments", hash, "--json"]));
     assert_eq!(one["amount_msat"], 25000);
+
+    // A page at a time: the newest (the amount-less invoice), then the cursor to the rest.
+    let page = stdout(&n.lnedge(&["payments", "--limit", "1"]));
+    let lines: Vec<&str> = page.lines().collect();
+    assert_eq!(lines.len(), 3, "{page}");
+    let cursor = lines[2]
+        .strip_prefix("more: lnedge payments --after ")
+        .unwrap_or_else(|| panic!("{page}"));
+    assert!(lines[1].starts_with(cursor), "{page}");
+    let rest = n.lnedge(&["payments", "--limit", "1", "--after", cursor, "--json"]);
+    let rest_json: Value = serde_json::from_slice(&rest.stdout).unwrap();
+    assert_eq!(rest_json[0]["id"], hash, "{rest_json}");
+    assert!(stderr(&rest).is_empty(), "the last page: {}", stderr(&rest));
+    fails_with(
+        &n.lnedge(&["payments", "--limit", "0"]),
+        "invalid `limit` `0`",
+    );
     n.stop();
 }
 
@@ -536,6 +553,184 @@ fn node_run_reads_its_config_and_stops_on_ctrl_c() {
         &lnedge_with(&["node", "run", "--config", config.to_str().unwrap()]),
         "unknown field `aliass`",
     );
+}
+
+/// Spawns `lnedge ARGS` with its stdout read line by line on a thread.
+fn spawn_daemon(
+    args: &[&str],
+) -> (
+    KillOnDrop,
+    mpsc::Receiver<String>,
+    std::thread::JoinHandle<()>,
+) {
+    let mut child = KillOnDrop(
+        Command::new(env!("CARGO_BIN_EXE_lnedge"))
+            .args(args)
+            .env("HOME", "/nonexistent-home")
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap(),
+    );
+    let (tx, rx) = mpsc::channel();
+    let out = child.0.stdout.take().unwrap();
+    let reader = std::thread::spawn(move || {
+        for line in BufReader::new(out).lines().map_while(Result::ok) {
+            let _ = tx.send(line);
+        }
+    });
+    (child, rx, reader)
+}
+
+/// Sends `signal` (`INT`, `TERM`) to the child.
+fn send_signal(child: &std::process::Child, signal: &str) {
+    let sent = Command::new("kill")
+        .args([&format!("-{signal}"), &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(sent.success());
+}
+
+/// SIGTERM stops `node run` as Ctrl-C does; while it runs, a second `node run` on its data dir
+/// is refused, naming it.
+#[test]
+fn node_run_stops_on_sigterm_and_holds_its_data_dir() {
+    let dir = tempfile::tempdir().unwrap();
+    let data_dir = dir.path().join("data");
+    let data = data_dir.to_str().unwrap();
+    let args = [
+        "--data-dir",
+        data,
+        "--api",
+        "127.0.0.1:0",
+        "node",
+        "run",
+        "--devnet",
+        "--listen",
+        "127.0.0.1:0",
+    ];
+    let (mut child, rx, reader) = spawn_daemon(&args);
+    startup_lines(&rx);
+
+    let second = lnedge_with(&args);
+    fails_with(
+        &second,
+        &format!("data dir {data} is in use by process {}", child.0.id()),
+    );
+
+    send_signal(&child.0, "TERM");
+    let status = wait_with_timeout(&mut child.0, Duration::from_secs(60));
+    reader.join().unwrap();
+    let rest: Vec<String> = rx.try_iter().collect();
+    assert!(status.success(), "exit {status:?}, printed {rest:?}");
+    assert_eq!(rest, vec!["node stopped".to_string()]);
+    // Stopped cleanly: the lock file no longer names it.
+    assert_eq!(std::fs::read_to_string(data_dir.join("lock")).unwrap(), "");
+}
+
+/// `lnedge devnet` with a data dir stops on SIGINT and on SIGTERM the same way: exit 0, the
+/// cookie removed; while it runs, a second devnet on its data dir is refused, naming it.
+#[test]
+fn devnet_stops_on_sigint_and_sigterm_and_holds_its_data_dir() {
+    for signal in ["INT", "TERM"] {
+        let dir = tempfile::tempdir().unwrap();
+        let data = dir.path().to_str().unwrap();
+        let args = ["devnet", "--data-dir", data, "--rpc-bind", "127.0.0.1:0"];
+        let (mut child, rx, reader) = spawn_daemon(&args);
+        let lines = startup_lines(&rx);
+        let cookie = dir.path().join(".cookie");
+        assert!(cookie.exists(), "{lines:?}");
+
+        fails_with(
+            &lnedge_with(&args),
+            &format!("data dir {data} is in use by process {}", child.0.id()),
+        );
+        // The refused devnet did not touch the running one's cookie.
+        assert!(std::fs::read_to_string(&cookie)
+            .unwrap()
+            .starts_with("__cookie__:"));
+
+        send_signal(&child.0, signal);
+        let status = wait_with_timeout(&mut child.0, Duration::from_secs(60));
+        reader.join().unwrap();
+        let rest: Vec<String> = rx.try_iter().collect();
+        assert!(
+            status.success(),
+            "SIG{signal}: exit {status:?}, printed {rest:?}"
+        );
+        assert_eq!(rest, vec!["devnet stopped at height 0".to_string()]);
+        assert!(!cookie.exists(), "SIG{signal}: the cookie file is left");
+    }
+}
+
+/// A wrong RPC password and a network other than the chain source's are refused at start, each
+/// said once on one line.
+#[test]
+fn node_run_refuses_wrong_credentials_and_network() {
+    let runtime = runtime();
+    let server = runtime.block_on(async {
+        RpcServer::start(
+            Devnet::in_memory(),
+            RpcServerConfig {
+                bind: "127.0.0.1:0".parse().unwrap(),
+                auth: RpcAuth::UserPass {
+                    user: "user".into(),
+                    password: "right".into(),
+                },
+            },
+        )
+        .await
+        .unwrap()
+    });
+    let url = server.url();
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().to_str().unwrap();
+    let run = |password: &str, network: &str| {
+        lnedge_with(&[
+            "--data-dir",
+            data,
+            "--api",
+            "127.0.0.1:0",
+            "node",
+            "run",
+            "--network",
+            network,
+            "--listen",
+            "127.0.0.1:0",
+            "--bitcoind-url",
+            &url,
+            "--bitcoind-user",
+            "user",
+            "--bitcoind-password",
+            password,
+        ])
+    };
+
+    let wrong = run("wrong", "regtest");
+    let expected = format!("401: wrong RPC credentials for {url}");
+    fails_with(&wrong, &expected);
+    assert_eq!(
+        stderr(&wrong).matches(&expected).count(),
+        1,
+        "{}",
+        stderr(&wrong)
+    );
+    assert_eq!(
+        stderr(&wrong).matches("401").count(),
+        1,
+        "{}",
+        stderr(&wrong)
+    );
+
+    let mainnet = run("right", "bitcoin");
+    fails_with(
+        &mainnet,
+        &format!(
+            "network mismatch: the node is configured for bitcoin but the chain source at {url} is on regtest"
+        ),
+    );
+    runtime.block_on(server.shutdown());
 }
 
 fn token_is_private(path: &Path) -> bool {

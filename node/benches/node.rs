@@ -10,6 +10,7 @@ use std::time::{Duration, Instant};
 use criterion::{criterion_group, criterion_main, Criterion};
 use harness::*;
 use lnedge_node::model::PaymentStatus;
+use lnedge_node::PersistenceOrder;
 
 fn node_benches(c: &mut Criterion) {
     let rt = tokio::runtime::Builder::new_multi_thread()
@@ -65,16 +66,23 @@ fn node_benches(c: &mut Criterion) {
     });
 
     // Two directly connected nodes with a channel; each iteration: B invoices, A pays, A sees
-    // it succeed. Once with LDK's default random HTLC batching delay, once with immediate
-    // HTLC processing.
+    // it succeed. With LDK's default random HTLC batching delay and with immediate HTLC
+    // processing; each with the node's persistence order (the channel manager written before
+    // every monitor update, the default) and with LDK's (monitors first), for #17's cost.
     let mut pairs = Vec::new();
-    for immediate in [false, true] {
+    for (immediate, order) in [
+        (false, PersistenceOrder::ManagerFirst),
+        (true, PersistenceOrder::ManagerFirst),
+        (false, PersistenceOrder::MonitorsFirst),
+        (true, PersistenceOrder::MonitorsFirst),
+    ] {
         let (dirs, a, b) = rt.block_on(async {
             let dirs = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
             let build = |dir: &std::path::Path, alias: &str| {
                 chain
                     .builder(dir, alias)
                     .immediate_htlc_processing(immediate)
+                    .persistence_order(order)
                     .start()
             };
             let a = build(dirs.0.path(), "alice").await.unwrap();
@@ -85,11 +93,18 @@ fn node_benches(c: &mut Criterion) {
             open_channel(&chain, &a, &b, 16_000_000, false).await;
             (dirs, a, b)
         });
-        let name = if immediate {
-            "bolt11_payment_direct_immediate_htlcs"
-        } else {
-            "bolt11_payment_direct_ldk_batching"
-        };
+        let name = format!(
+            "bolt11_payment_direct_{}{}",
+            if immediate {
+                "immediate_htlcs"
+            } else {
+                "ldk_batching"
+            },
+            match order {
+                PersistenceOrder::ManagerFirst => "",
+                PersistenceOrder::MonitorsFirst => "_monitors_first",
+            }
+        );
         group.bench_function(name, |bench| {
             bench.iter_custom(|iters| {
                 rt.block_on(async {

@@ -1,16 +1,21 @@
 //! [`Channels`]: opening, closing and listing channels.
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use bitcoin::secp256k1::PublicKey;
 use lightning::ln::channel_state::ChannelDetails;
 use lightning::ln::types::ChannelId;
 use lightning::sign::{EntropySource, KeysManager};
+use lightning::util::errors::APIError;
 
 use crate::error::NodeError;
 use crate::ldk::types::{ChannelManager, PeerManager};
 use crate::model::ChannelInfo;
 use crate::wallet::OnchainWallet;
+
+/// How long a cooperative close waits for a monitor update in flight.
+pub const CLOSE_WAIT: Duration = Duration::from_secs(5);
 
 /// The node's channels. Reached by [`Node::channels`](crate::Node::channels).
 #[derive(Clone)]
@@ -101,19 +106,36 @@ impl Channels {
 
     /// Closes a channel cooperatively (`force = false`, the peer must be online) or by
     /// broadcasting our latest commitment (`force = true`).
-    pub fn close(&self, channel_id: &ChannelId, force: bool) -> Result<(), NodeError> {
+    ///
+    /// A cooperative close waits (up to [`CLOSE_WAIT`]) for a monitor update still being
+    /// written: LDK refuses to begin a shutdown meanwhile, and the node writes monitor updates
+    /// asynchronously, after the channel manager (`ldk/persist.rs`).
+    pub async fn close(&self, channel_id: &ChannelId, force: bool) -> Result<(), NodeError> {
         let channel = self.find(channel_id)?;
         let peer = channel.counterparty.node_id;
-        let result = if force {
-            self.channel_manager.force_close_broadcasting_latest_txn(
-                channel_id,
-                &peer,
-                "closed by the operator".into(),
-            )
-        } else {
-            self.channel_manager.close_channel(channel_id, &peer)
-        };
-        result.map_err(|e| NodeError::ldk("close channel", e))
+        if force {
+            return self
+                .channel_manager
+                .force_close_broadcasting_latest_txn(
+                    channel_id,
+                    &peer,
+                    "closed by the operator".into(),
+                )
+                .map_err(|e| NodeError::ldk("close channel", e));
+        }
+        let deadline = tokio::time::Instant::now() + CLOSE_WAIT;
+        loop {
+            match self.channel_manager.close_channel(channel_id, &peer) {
+                Err(APIError::ChannelUnavailable { err })
+                    if err.contains("monitor update")
+                        && tokio::time::Instant::now() < deadline
+                        && self.peer_manager.peer_by_node_id(&peer).is_some() =>
+                {
+                    tokio::time::sleep(Duration::from_millis(10)).await;
+                }
+                result => return result.map_err(|e| NodeError::ldk("close channel", e)),
+            }
+        }
     }
 
     /// Every channel.

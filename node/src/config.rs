@@ -9,6 +9,8 @@ use std::time::Duration;
 use bitcoin::secp256k1::PublicKey;
 use bitcoin::Network;
 
+pub use crate::ldk::persist::PersistenceOrder;
+
 /// Where blocks, fee estimates and broadcasts go.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum ChainSource {
@@ -117,6 +119,16 @@ pub struct NodeConfig {
     /// force-closed: opening a channel is refused when the wallet would keep less than this times
     /// the number of anchor channels (the new one included). 0 turns the check off.
     pub anchor_reserve_sat: u64,
+    /// Rebuild a missing (or empty) wallet database from the seed, rescanning the chain from
+    /// this height: start-up refuses a lost `wallet.sqlite` on a node with history (a new
+    /// wallet would start at the tip and miss older coins), and this is the way out. Give a
+    /// height at or below the wallet's first transaction (0: the whole chain). Refused when the
+    /// wallet exists. `None` (default): a new wallet starts at the tip.
+    pub restore_wallet_from_height: Option<u32>,
+    /// The order in which channel state reaches the disk. The default,
+    /// [`PersistenceOrder::ManagerFirst`], writes the channel manager before every monitor
+    /// update it knows of, so a crash never force-closes a channel on restart.
+    pub persistence_order: PersistenceOrder,
 }
 
 impl NodeConfig {
@@ -149,8 +161,10 @@ impl NodeConfig {
             chain_poll_interval: Duration::from_millis(500),
             maintenance_interval: Duration::from_secs(30),
             immediate_htlc_processing: false,
+            persistence_order: PersistenceOrder::default(),
             htlc_decision_timeout: crate::hooks::htlc_interception::DEFAULT_DECISION_TIMEOUT,
             anchor_reserve_sat: Self::DEFAULT_ANCHOR_RESERVE_SAT,
+            restore_wallet_from_height: None,
         }
     }
 }

@@ -88,6 +88,25 @@ pub enum BuildError {
     /// The configuration cannot work; the text says why.
     #[error("invalid configuration: {0}")]
     InvalidConfig(String),
+    /// Another node (in this process or another) has the data directory open.
+    #[error("data dir {} is in use by {}", dir.display(), holder.map_or_else(|| "another process".to_string(), |pid| format!("process {pid}")))]
+    DataDirInUse {
+        /// The data directory.
+        dir: std::path::PathBuf,
+        /// The holder's process id, when it could be read from `<data dir>/lock`.
+        holder: Option<u32>,
+    },
+    /// The chain source follows another network than the one configured.
+    #[error("network mismatch: the node is configured for {configured} but the chain source at {url} is on {chain}")]
+    NetworkMismatch {
+        /// The configured network.
+        configured: Network,
+        /// The chain source's `getblockchaininfo.chain` (`main`, `test`, `testnet4`,
+        /// `signet`, `regtest`).
+        chain: String,
+        /// The chain source's URL.
+        url: String,
+    },
     /// Reading or writing the node's files failed.
     #[error("{what}: {source}")]
     Io {
@@ -111,6 +130,46 @@ pub enum BuildError {
         what: &'static str,
         /// LDK's decode error.
         reason: lightning::ln::msgs::DecodeError,
+    },
+    /// Channel monitors are on disk (`ldk/monitors/`) but the channel manager (`ldk/manager`)
+    /// is not: a new manager would know none of those channels.
+    #[error(
+        "ldk/monitors holds {monitors} channel monitor(s) but ldk/manager is missing: the node \
+         would start with no channels, unable to use, close or be paid from them; restore \
+         ldk/manager from a backup (one at least as new as the monitors) and start again"
+    )]
+    MissingChannelManager {
+        /// How many monitors are on disk.
+        monitors: usize,
+    },
+    /// The channel manager has channels whose monitors are not on disk; LDK cannot run them
+    /// without risking their funds.
+    #[error(
+        "ldk/manager has channels whose monitors are missing from ldk/monitors (at least: {}): \
+         the node could not watch the chain for them; restore ldk/monitors from a backup (each \
+         monitor at least as new as the manager) and start again",
+        channel_list(channels)
+    )]
+    MissingChannelMonitors {
+        /// The channels found without a monitor (LDK stops at the first).
+        channels: Vec<lightning::ln::types::ChannelId>,
+    },
+    /// The wallet database is missing or holds no wallet, but the node has history: a new
+    /// wallet would be born at the chain tip and not see the coins the old one had.
+    #[error(
+        "the wallet database {} is missing or empty, but this node has {history}: a new wallet \
+         would start at the chain tip and miss the coins it had; restore wallet.sqlite from a \
+         backup, or rebuild the wallet from the seed with a rescan from a height at or below its \
+         first transaction: `lnedge node run --restore-wallet-from-height H` \
+         (`restore_wallet_from_height` in lnedge.toml, \
+         `NodeBuilder::restore_wallet_from_height`; 0 scans the whole chain)",
+        path.display()
+    )]
+    WalletMissing {
+        /// The wallet database.
+        path: std::path::PathBuf,
+        /// What the node has (channel monitors, a channel manager, payments).
+        history: String,
     },
     /// The chain monitor refused a channel monitor read from disk.
     #[error("cannot watch channel {0}")]
@@ -142,6 +201,26 @@ pub enum BuildError {
     #[cfg(feature = "devnet")]
     #[error("embedded devnet: {0}")]
     Devnet(String),
+}
+
+fn channel_list(channels: &[lightning::ln::types::ChannelId]) -> String {
+    channels
+        .iter()
+        .map(ToString::to_string)
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+impl From<lnedge_storage::dir_lock::DirLockError> for BuildError {
+    fn from(e: lnedge_storage::dir_lock::DirLockError) -> Self {
+        use lnedge_storage::dir_lock::DirLockError;
+        match e {
+            DirLockError::InUse { dir, holder } => BuildError::DataDirInUse { dir, holder },
+            DirLockError::Io { dir, source } => {
+                BuildError::io(format!("locking data dir {}", dir.display()), source)
+            }
+        }
+    }
 }
 
 impl BuildError {

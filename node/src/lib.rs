@@ -37,12 +37,13 @@ pub mod model;
 pub mod node;
 pub mod payment;
 pub mod peers;
+mod private_fs;
 pub mod seed;
 mod sqlite;
 pub mod wallet;
 
 pub use builder::NodeBuilder;
-pub use config::{ChainSource, InboundChannelPolicy, NodeConfig, RpcCredentials};
+pub use config::{ChainSource, InboundChannelPolicy, NodeConfig, PersistenceOrder, RpcCredentials};
 pub use error::{BuildError, NodeError, StartError};
 pub use feature::{Feature, FeatureContext};
 pub use hooks::events::{EventExtension, EventOutcome};

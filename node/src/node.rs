@@ -25,6 +25,7 @@ use crate::hooks::events::StartupReplay;
 use crate::ldk::announce::Announcer;
 use crate::ldk::custom_messages::PeerMessageDispatcher;
 use crate::ldk::interception::InterceptionService;
+use crate::ldk::persist::MonitorPersister;
 use crate::ldk::types::{
     ChainMonitor, ChannelManager, GossipSync, KvStore, Logger, NetworkGraph, OnionMessenger,
     PeerManager, Scorer, Sweeper,
@@ -66,6 +67,7 @@ pub(crate) struct LdkParts {
     pub(crate) scorer: Arc<RwLock<Scorer>>,
     pub(crate) sweeper: Arc<Sweeper>,
     pub(crate) kv: KvStore,
+    pub(crate) persister: Arc<MonitorPersister>,
     pub(crate) logger: Logger,
 }
 
@@ -104,6 +106,9 @@ pub(crate) struct NodeInner {
     pub(crate) background: Mutex<Option<JoinHandle<Result<(), lightning::io::Error>>>>,
     #[cfg(feature = "devnet")]
     pub(crate) devnet: Mutex<Option<lnedge_devnet::RpcServer>>,
+    /// The data dir's lock (`<data dir>/lock`): taken first by `build`, released at the end of
+    /// `stop` (or with the last handle, for a node never stopped).
+    pub(crate) data_dir_lock: Mutex<Option<lnedge_storage::dir_lock::DirLock>>,
 }
 
 /// A node. Cheap to clone; every clone drives the same node.
@@ -237,6 +242,14 @@ impl Node {
         lock(&self.inner.devnet)
             .as_ref()
             .map(|s| (s.url(), s.credentials_base64()))
+    }
+
+    /// Broadcasts our node announcement now (if the node listens and has a ready public
+    /// channel) and sends what the peer manager has queued, without waiting for the node's own
+    /// timers (it re-announces every maintenance interval).
+    pub fn announce(&self) {
+        self.inner.announcer.announce();
+        self.inner.ldk.peer_manager.process_events();
     }
 
     /// Outputs of closed channels not yet swept into the wallet by a confirmed transaction.
@@ -374,8 +387,9 @@ impl Node {
 
     /// Stops the node: every task is told to stop (features' tasks, such as the admin API,
     /// drain what is in flight, for at most [`STOP_GRACE`]), then peers are disconnected, then
-    /// the background processor persists the channel manager, graph and scorer on its way out.
-    /// Idempotent.
+    /// the background processor persists the channel manager, graph and scorer on its way out;
+    /// last, the data dir's lock is released, so that another node may open it (this node's
+    /// handles must not be used after `stop`). Idempotent.
     pub async fn stop(&self) {
         self.inner.stop.send_replace(true);
         if let Some(sync) = self.inner.chain_sync.get() {
@@ -400,6 +414,9 @@ impl Node {
                 Err(e) => tracing::error!("background processor panicked: {e}"),
             }
         }
+        // Monitor writes still queued land before the node reports it stopped.
+        let persister = Arc::clone(&self.inner.ldk.persister);
+        let _ = tokio::task::spawn_blocking(move || persister.flush()).await;
         #[cfg(feature = "devnet")]
         {
             let devnet = lock(&self.inner.devnet).take();
@@ -407,6 +424,7 @@ impl Node {
                 server.shutdown().await;
             }
         }
+        lock(&self.inner.data_dir_lock).take();
     }
 }
 

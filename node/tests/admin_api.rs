@@ -12,7 +12,7 @@ use hyper_util::client::legacy::Client;
 use hyper_util::rt::TokioExecutor;
 use lnedge_devnet::{anyone_can_spend_script, Devnet, RpcAuth, RpcServer, RpcServerConfig};
 use lnedge_node::adapters::async_payments::{self, AsyncPaymentsConfig, ServerRole};
-use lnedge_node::api::AdminApi;
+use lnedge_node::api::{AdminApi, ApiOptions};
 use lnedge_node::{Node, NodeBuilder};
 use serde_json::Value;
 
@@ -134,6 +134,35 @@ fn error_text(value: &Value) -> &str {
     value["error"].as_str().expect("an error message")
 }
 
+/// A regtest invoice of some other node, created an hour ago: valid for another hour, or
+/// `expired` 59 minutes ago.
+fn foreign_invoice(amount_msat: Option<u64>, expired: bool) -> String {
+    use bitcoin::hashes::{sha256, Hash};
+    use bitcoin::secp256k1::{Secp256k1, SecretKey};
+    use lightning_invoice::{Currency, InvoiceBuilder, PaymentHash, PaymentSecret};
+    use std::time::Duration;
+
+    let key = SecretKey::from_slice(&[0x42; 32]).unwrap();
+    let created = lnedge_storage::clock::since_epoch() - Duration::from_secs(3600);
+    let builder = InvoiceBuilder::new(Currency::Regtest)
+        .description("elsewhere".into())
+        .payment_hash(PaymentHash(
+            sha256::Hash::hash(&[u8::from(expired)]).to_byte_array(),
+        ))
+        .payment_secret(PaymentSecret([7; 32]))
+        .duration_since_epoch(created)
+        .expiry_time(Duration::from_secs(if expired { 60 } else { 7200 }))
+        .min_final_cltv_expiry_delta(144);
+    let builder = match amount_msat {
+        Some(msat) => builder.amount_milli_satoshis(msat),
+        None => builder,
+    };
+    builder
+        .build_signed(|hash| Secp256k1::new().sign_ecdsa_recoverable(hash, &key))
+        .unwrap()
+        .to_string()
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn requests_need_the_bearer_token() {
     let h = start().await;
@@ -156,6 +185,12 @@ async fn requests_need_the_bearer_token() {
             assert!(error_text(&body).contains("unauthorized"));
         }
     }
+    // The scheme is case-insensitive (RFC 9110 §11.1); the token is not.
+    for scheme in ["bearer", "BEARER", "bEaReR"] {
+        let auth = format!("{scheme} {}", h.api.token());
+        let (status, _, body) = h.raw(Method::GET, "/v1/info", Some(&auth), "").await;
+        assert_eq!(status, StatusCode::OK, "{auth}: {body}");
+    }
     h.stop().await;
 }
 
@@ -175,8 +210,10 @@ async fn read_endpoints_answer() {
     let (status, address) = h.post("/v1/wallet/address", "").await;
     assert_eq!(status, StatusCode::OK);
     assert!(address["address"].as_str().unwrap().starts_with("bcrt1"));
-    let (status, _) = h.post("/v1/wallet/address", "{}").await;
+    // Until coins arrive at it, the wallet hands out the same address.
+    let (status, again) = h.post("/v1/wallet/address", "{}").await;
     assert_eq!(status, StatusCode::OK);
+    assert_eq!(again, address);
 
     for path in ["/v1/peers", "/v1/channels", "/v1/payments"] {
         let (status, list) = h.get(path).await;
@@ -253,6 +290,26 @@ async fn bad_requests_get_400_with_the_reason() {
             "/v1/offers/pay",
             r#"{"offer": "lno1x", "amount_msat": 2100000000000000001}"#.into(),
             "amount_msat exceeds 21 million bitcoin",
+        ),
+        // Exactly 21 million bitcoin is more than BOLT 11's pico-bitcoin amounts can carry.
+        (
+            "/v1/invoices",
+            r#"{"amount_msat": 2100000000000000000}"#.into(),
+            "amount_msat is more than a BOLT 11 invoice can carry",
+        ),
+        // Paying 21 million bitcoin: more than any node can send.
+        (
+            "/v1/invoices/pay",
+            format!(
+                r#"{{"invoice": "{}", "amount_msat": 2100000000000000000}}"#,
+                foreign_invoice(None, false)
+            ),
+            "2100000000000000000 msat is more than this node can send now",
+        ),
+        (
+            "/v1/invoices/pay",
+            format!(r#"{{"invoice": "{}"}}"#, foreign_invoice(Some(1000), true)),
+            "invoice expired",
         ),
         (
             "/v1/invoices",
@@ -525,6 +582,151 @@ async fn garbage_gets_client_errors_and_the_server_stays_up() {
     h.stop().await;
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stalled_request_body_times_out() {
+    use std::time::{Duration, Instant};
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+    assert_eq!(
+        lnedge_node::api::BODY_READ_TIMEOUT,
+        Duration::from_secs(30),
+        "bodies get as long as headers"
+    );
+    let h = start().await;
+    let timeout = Duration::from_millis(300);
+    let api = AdminApi::start_with(
+        h.node.clone(),
+        "127.0.0.1:0".parse().unwrap(),
+        &h.token_path,
+        ApiOptions::default().body_read_timeout(timeout),
+    )
+    .await
+    .unwrap();
+    let mut conn = tokio::net::TcpStream::connect(api.local_addr())
+        .await
+        .unwrap();
+    let head = format!(
+        "POST /v1/invoices HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {}\r\n\
+         Content-Type: application/json\r\nContent-Length: 100\r\n\r\n{{\"amount_msat\"",
+        api.token()
+    );
+    let sent = Instant::now();
+    conn.write_all(head.as_bytes()).await.unwrap();
+    // The rest of the body never comes: the server answers 408 and closes the connection.
+    let mut reply = Vec::new();
+    tokio::time::timeout(Duration::from_secs(10), conn.read_to_end(&mut reply))
+        .await
+        .expect("the server closes the connection")
+        .unwrap();
+    let waited = sent.elapsed();
+    let reply = String::from_utf8_lossy(&reply);
+    assert!(reply.starts_with("HTTP/1.1 408 "), "{reply}");
+    assert!(
+        reply.contains("request body not received within 0.3 s"),
+        "{reply}"
+    );
+    assert!(waited >= timeout, "answered after {waited:?}");
+
+    // A body that arrives in time is served as ever.
+    let mut conn = tokio::net::TcpStream::connect(api.local_addr())
+        .await
+        .unwrap();
+    let body = r#"{"amount_msat": 1000}"#;
+    let request = format!(
+        "POST /v1/invoices HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {}\r\n\
+         Connection: close\r\nContent-Length: {}\r\n\r\n{body}",
+        api.token(),
+        body.len()
+    );
+    conn.write_all(request.as_bytes()).await.unwrap();
+    let mut reply = Vec::new();
+    conn.read_to_end(&mut reply).await.unwrap();
+    let reply = String::from_utf8_lossy(&reply);
+    assert!(reply.starts_with("HTTP/1.1 200 "), "{reply}");
+    api.shutdown().await;
+    h.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn payments_are_listed_a_page_at_a_time() {
+    let h = start().await;
+    let auth = format!("Bearer {}", h.api.token());
+    let mut hashes = Vec::new();
+    for amount in [1000, 2000, 3000] {
+        let (status, invoice) = h
+            .post("/v1/invoices", &format!(r#"{{"amount_msat": {amount}}}"#))
+            .await;
+        assert_eq!(status, StatusCode::OK, "{invoice}");
+        hashes.push(invoice["payment_hash"].as_str().unwrap().to_string());
+    }
+    // Newest first.
+    hashes.reverse();
+    let ids = |page: &Value| -> Vec<String> {
+        page.as_array()
+            .unwrap()
+            .iter()
+            .map(|p| p["id"].as_str().unwrap().to_string())
+            .collect()
+    };
+
+    let (status, headers, first) = h
+        .raw(Method::GET, "/v1/payments?limit=2", Some(&auth), "")
+        .await;
+    assert_eq!(status, StatusCode::OK, "{first}");
+    assert_eq!(ids(&first), hashes[..2]);
+    let next = headers["next-cursor"].to_str().unwrap().to_string();
+    assert_eq!(next, hashes[1]);
+
+    let (status, headers, second) = h
+        .raw(
+            Method::GET,
+            &format!("/v1/payments?limit=2&after={next}"),
+            Some(&auth),
+            "",
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{second}");
+    assert_eq!(ids(&second), hashes[2..]);
+    assert!(headers.get("next-cursor").is_none(), "the last page");
+
+    // A page that ends exactly at the last payment has no cursor either.
+    let (_, headers, all) = h
+        .raw(Method::GET, "/v1/payments?limit=3", Some(&auth), "")
+        .await;
+    assert_eq!(ids(&all), hashes);
+    assert!(headers.get("next-cursor").is_none());
+    // Without a query: the default page (up to 100), as before.
+    let (_, headers, all) = h.raw(Method::GET, "/v1/payments", Some(&auth), "").await;
+    assert_eq!(ids(&all), hashes);
+    assert!(headers.get("next-cursor").is_none());
+
+    for (query, expected) in [
+        ("limit=0", "invalid `limit` `0`"),
+        ("limit=1001", "invalid `limit` `1001`"),
+        ("limit=-1", "invalid `limit` `-1`"),
+        ("limit=two", "invalid `limit` `two`"),
+        ("limit=", "invalid `limit` ``"),
+        ("limit=1&limit=2", "`limit` is given twice"),
+        ("after=xyz", "invalid `after` cursor"),
+        ("offset=2", "unknown query parameter `offset`"),
+    ] {
+        let (status, reply) = h.get(&format!("/v1/payments?{query}")).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{query}: {reply}");
+        assert!(
+            error_text(&reply).contains(expected),
+            "{query}: expected `{expected}` in {reply}"
+        );
+    }
+    let unknown = "ab".repeat(32);
+    let (status, reply) = h.get(&format!("/v1/payments?after={unknown}")).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{reply}");
+    assert!(
+        error_text(&reply).contains("is not a payment of this node"),
+        "{reply}"
+    );
+    h.stop().await;
+}
+
 /// Polls `check` every 50 ms until it returns `Some`; panics with `what` after `secs`.
 async fn wait_for<T, F, Fut>(what: &str, secs: u64, mut check: F) -> T
 where
@@ -613,6 +815,9 @@ async fn channel_and_payments_through_the_api() {
 
     // Fund A's wallet.
     let (_, address) = a.post("/v1/wallet/address", "").await;
+    let (_, same) = a.post("/v1/wallet/address", "").await;
+    assert_eq!(same, address, "unpaid addresses are handed out again");
+    let first = address.clone();
     let address: bitcoin::Address<bitcoin::address::NetworkUnchecked> =
         address["address"].as_str().unwrap().parse().unwrap();
     let script = address.assume_checked().script_pubkey();
@@ -624,6 +829,10 @@ async fn channel_and_payments_through_the_api() {
         (balance["confirmed_sat"].as_u64().unwrap() > 0).then_some(())
     })
     .await;
+    // Paid and confirmed: the next request gets a new address.
+    let (_, next) = a.post("/v1/wallet/address", "").await;
+    assert_ne!(next, first);
+    assert!(next["address"].as_str().unwrap().starts_with("bcrt1"));
 
     // Connect and open a channel A→B.
     let b_id = b.node.node_id().to_string();

@@ -65,7 +65,7 @@ async fn force_close_with_an_htlc_in_flight_bumps_commitment_and_htlc_timeout() 
     .await;
 
     // A force-closes: commitment + anchor child, then (after expiry) the HTLC-timeout.
-    a.channels().close(&channel.channel_id, true).unwrap();
+    a.channels().close(&channel.channel_id, true).await.unwrap();
     wait_for(
         "commitment and its anchor child in the mempool",
         LONG,

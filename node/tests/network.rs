@@ -47,28 +47,67 @@ async fn three_nodes_route_pay_close_and_restart() {
 
     // A learns the B–C channel by gossip (announced after 6 confirmations). LDK drops a
     // channel_update or node_announcement that reaches a node before the channel_announcement
-    // it refers to, and nobody re-sends it soon (seen here in about one run in three, before
-    // and after the composition rework); if the graph is still incomplete after 20 s, A
-    // reconnects to B, which makes B send A its whole graph (the gossip sync LDK requests on
+    // it refers to. Rather than wait for the nodes' own re-announcement timer (which a busy
+    // machine delays), the test drives gossip: every 100 ms each node announces itself and
+    // flushes its peer queues (`Node::announce`). If the graph is still incomplete after 20 s,
+    // A reconnects to B, which makes B send A its whole graph (the gossip sync LDK requests on
     // every connection).
     let graph_complete = || {
         let info = a.info();
         info.graph_channels >= 2 && info.graph_nodes >= 3
     };
+    let drive_gossip = || {
+        for n in [&a, &b, &c] {
+            n.announce();
+        }
+    };
     let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
     while !graph_complete() && tokio::time::Instant::now() < deadline {
+        drive_gossip();
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     if !graph_complete() {
         a.peers().disconnect(b.node_id()).unwrap();
         connect(&a, &b).await;
     }
-    wait_for(
-        "A's graph has both channels and all three node announcements",
-        LONG,
-        || async { graph_complete().then_some(()) },
-    )
-    .await;
+    let deadline = tokio::time::Instant::now() + LONG;
+    while !graph_complete() {
+        drive_gossip();
+        if tokio::time::Instant::now() > deadline {
+            // What each node has, to tell a gossip delay from a channel that never got announced.
+            let state: Vec<String> = [("A", &a), ("B", &b), ("C", &c)]
+                .iter()
+                .map(|(name, n)| {
+                    let info = n.info();
+                    let channels: Vec<String> = n
+                        .channels()
+                        .list()
+                        .iter()
+                        .map(|ch| {
+                            format!(
+                                "{} conf {:?} ready {} usable {} public {}",
+                                ch.channel_id,
+                                ch.confirmations,
+                                ch.ready,
+                                ch.usable,
+                                ch.public
+                            )
+                        })
+                        .collect();
+                    format!(
+                        "{name}: height {}, peers {}, graph {} channels {} nodes, channels {channels:?}",
+                        info.block_height, info.peers, info.graph_channels, info.graph_nodes
+                    )
+                })
+                .collect();
+            panic!(
+                "timed out waiting for A's graph to have both channels and all three node \
+                 announcements:\n{}",
+                state.join("\n")
+            );
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
 
     // Two-hop BOLT 11.
     let invoice = c
@@ -156,7 +195,7 @@ async fn three_nodes_route_pay_close_and_restart() {
         .unwrap()
         .outbound_msat;
     let b_wallet_before_close = b.wallet().balance().total_sat;
-    a.channels().close(&ab.channel_id, false).unwrap();
+    a.channels().close(&ab.channel_id, false).await.unwrap();
     wait_for("coop close in mempool", LONG, || async {
         (!chain.devnet.lock().mempool.is_empty()).then_some(())
     })
@@ -190,7 +229,7 @@ async fn three_nodes_route_pay_close_and_restart() {
         .find(|ch| ch.counterparty == c.node_id())
         .unwrap();
     assert!(bc.anchors, "channels are anchor channels: {bc:?}");
-    b.channels().close(&bc.channel_id, true).unwrap();
+    b.channels().close(&bc.channel_id, true).await.unwrap();
     wait_for("commitment in mempool", LONG, || async {
         (!chain.devnet.lock().mempool.is_empty()).then_some(())
     })

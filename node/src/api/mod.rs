@@ -7,8 +7,9 @@
 //! `docs/api.md` documents each endpoint.
 //!
 //! Errors are `{"error": "<text>"}` with 400 (bad input), 401 (no or wrong token), 404 (unknown
-//! route or thing), 405 (wrong method), 413 (body over 64 KiB), 500 (the node failed) or 504
-//! (a payment still pending after `wait_secs`).
+//! route or thing), 405 (wrong method), 408 (a body not received within
+//! [`BODY_READ_TIMEOUT`]), 413 (body over 64 KiB), 500 (the node failed) or 504 (a payment still
+//! pending after `wait_secs`).
 
 mod events;
 mod failure;
@@ -26,7 +27,7 @@ use std::time::Duration;
 use http_body_util::{BodyExt, Either, Full, LengthLimitError, Limited};
 use hyper::body::{Bytes, Incoming};
 use hyper::header::{
-    HeaderValue, ALLOW, AUTHORIZATION, CACHE_CONTROL, CONTENT_LENGTH, CONTENT_TYPE,
+    HeaderValue, ALLOW, AUTHORIZATION, CACHE_CONTROL, CONNECTION, CONTENT_LENGTH, CONTENT_TYPE,
     WWW_AUTHENTICATE,
 };
 use hyper::{Method, Request, Response, StatusCode};
@@ -53,6 +54,37 @@ pub const TOKEN_FILE: &str = "api_token";
 /// How long [`AdminApi::shutdown`] lets calls in flight finish before closing their
 /// connections (event streams end at once).
 pub const DRAIN_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// How long a request's body may take to arrive, counted from when its headers are in; a
+/// slower one is answered 408 and its connection closed. The same bound as for the headers
+/// (lnedge-http's header-read timeout), so a client that stalls mid-body cannot hold a
+/// connection slot longer than one that stalls mid-headers.
+pub const BODY_READ_TIMEOUT: Duration = lnedge_http::config::DEFAULT_HEADER_READ_TIMEOUT;
+
+/// Settings of an [`AdminApi`] beyond its address and token; `default()` is what
+/// [`AdminApi::start`] and the node's own API use.
+#[derive(Clone, Debug)]
+#[non_exhaustive]
+pub struct ApiOptions {
+    /// See [`BODY_READ_TIMEOUT`] (the default).
+    pub body_read_timeout: Duration,
+}
+
+impl Default for ApiOptions {
+    fn default() -> Self {
+        Self {
+            body_read_timeout: BODY_READ_TIMEOUT,
+        }
+    }
+}
+
+impl ApiOptions {
+    /// Sets [`body_read_timeout`](Self::body_read_timeout) (must not be zero).
+    pub fn body_read_timeout(mut self, timeout: Duration) -> Self {
+        self.body_read_timeout = timeout;
+        self
+    }
+}
 
 /// Errors starting the admin API.
 #[derive(Debug, thiserror::Error)]
@@ -112,37 +144,61 @@ impl AdminApi {
     /// Loads the token from `token_path` (creating the file, mode 0600, at first start), binds
     /// `addr` (port 0 picks a free port) and serves `node` on the current tokio runtime.
     pub async fn start(node: Node, addr: SocketAddr, token_path: &Path) -> Result<Self, ApiError> {
+        Self::start_with(node, addr, token_path, ApiOptions::default()).await
+    }
+
+    /// [`start`](Self::start) with `options`.
+    pub async fn start_with(
+        node: Node,
+        addr: SocketAddr,
+        token_path: &Path,
+        options: ApiOptions,
+    ) -> Result<Self, ApiError> {
         let token = token::load_or_create(token_path)?;
         let listener = TcpListener::bind(addr)
             .await
             .map_err(|source| ApiError::Bind { addr, source })?;
-        Self::serve(node, listener, token)
+        Self::serve(node, listener, token, options)
     }
 
     /// Serves `node` on a bound `listener` with `token`.
-    fn serve(node: Node, listener: TcpListener, token: String) -> Result<Self, ApiError> {
+    fn serve(
+        node: Node,
+        listener: TcpListener,
+        token: String,
+        options: ApiOptions,
+    ) -> Result<Self, ApiError> {
         let local = listener.local_addr().map_err(|source| ApiError::Bind {
             addr: SocketAddr::from(([0, 0, 0, 0], 0)),
             source,
         })?;
+        if options.body_read_timeout.is_zero() {
+            return Err(ApiError::Serve(lnedge_http::ServeError::InvalidConfig(
+                "body_read_timeout must not be zero",
+            )));
+        }
         let shared_token = token.clone();
+        let body_timeout = options.body_read_timeout;
         let handler = move |req: Request<Incoming>| {
             let node = node.clone();
             let token = shared_token.clone();
             let shutdown = req.extensions().get::<ShutdownSignal>().cloned();
             async move {
-                handle(&node, &token, req).await.map(|body| -> ServedBody {
-                    match body {
-                        Either::Left(full) => Either::Left(full),
-                        Either::Right(events) => {
-                            Either::Right(UntilShutdown::new(events, shutdown))
+                handle(&node, &token, body_timeout, req)
+                    .await
+                    .map(|body| -> ServedBody {
+                        match body {
+                            Either::Left(full) => Either::Left(full),
+                            Either::Right(events) => {
+                                Either::Right(UntilShutdown::new(events, shutdown))
+                            }
                         }
-                    }
-                })
+                    })
             }
         };
         // Accept backoff, 30 s header-read timeout (idle keep-alive too), connection bound,
-        // TCP_NODELAY, bounded drain on shutdown: lnedge-http's serve loop.
+        // TCP_NODELAY, bounded drain on shutdown: lnedge-http's serve loop. Bodies are bounded
+        // here (`read_body`).
         let config = ServeConfig::new("admin API").drain_timeout(DRAIN_TIMEOUT);
         let server = lnedge_http::serve_fn(listener, handler, config).map_err(ApiError::Serve)?;
         tracing::info!(addr = %local, "admin API listening");
@@ -204,7 +260,9 @@ pub(crate) fn feature(addr: SocketAddr) -> impl Feature {
             tokio::spawn(async move {
                 let served = TcpListener::from_std(listener)
                     .map_err(|source| ApiError::Bind { addr, source })
-                    .and_then(|listener| AdminApi::serve(node, listener, token));
+                    .and_then(|listener| {
+                        AdminApi::serve(node, listener, token, ApiOptions::default())
+                    });
                 match served {
                     Ok(api) => {
                         let _ = stop.changed().await;
@@ -250,7 +308,12 @@ fn error_reply(failure: &Failure) -> Response<ApiBody> {
     )
 }
 
-async fn handle(node: &Node, token: &str, req: Request<Incoming>) -> Response<ApiBody> {
+async fn handle(
+    node: &Node,
+    token: &str,
+    body_timeout: Duration,
+    req: Request<Incoming>,
+) -> Response<ApiBody> {
     let header = req.headers().get(AUTHORIZATION).map(HeaderValue::as_bytes);
     if !token::authorized(header, token) {
         let mut response = error_reply(&Failure::new(
@@ -263,6 +326,7 @@ async fn handle(node: &Node, token: &str, req: Request<Incoming>) -> Response<Ap
         return response;
     }
     let path = req.uri().path().to_string();
+    let query = req.uri().query().unwrap_or("").to_string();
     let (handler, param) = match route::route(req.method(), &path) {
         Ok(found) => found,
         Err(no_route) => {
@@ -275,7 +339,7 @@ async fn handle(node: &Node, token: &str, req: Request<Incoming>) -> Response<Ap
             return response;
         }
     };
-    let decode = match handler {
+    let (decode, param) = match handler {
         Handler::Events => {
             let mut response = Response::new(Either::Right(EventStream::new(node.subscribe())));
             let headers = response.headers_mut();
@@ -283,18 +347,34 @@ async fn handle(node: &Node, token: &str, req: Request<Incoming>) -> Response<Ap
             headers.insert(CACHE_CONTROL, HeaderValue::from_static("no-cache"));
             return response;
         }
-        Handler::Json(decode) => decode,
+        Handler::Json(decode) => (decode, param),
+        Handler::JsonQuery(decode) => (decode, query.as_str()),
     };
-    let body = match read_body(req).await {
+    let body = match read_body(req, body_timeout).await {
         Ok(body) => body,
-        Err(failure) => return error_reply(&failure),
+        Err(failure) => {
+            let mut response = error_reply(&failure);
+            if failure.status == StatusCode::REQUEST_TIMEOUT {
+                // The rest of the body may still come: do not read it as the next request.
+                response
+                    .headers_mut()
+                    .insert(CONNECTION, HeaderValue::from_static("close"));
+            }
+            return response;
+        }
     };
     let call = match decode(&body, param) {
         Ok(call) => call,
         Err(failure) => return error_reply(&failure),
     };
     match call(node.clone()).await {
-        Ok(value) => json_reply(StatusCode::OK, &value),
+        Ok(reply) => {
+            let mut response = json_reply(StatusCode::OK, &reply.body);
+            for (name, value) in reply.headers {
+                response.headers_mut().insert(name, value);
+            }
+            response
+        }
         Err(failure) => {
             if failure.status.is_server_error() {
                 tracing::warn!(status = %failure.status, error = %failure.message, "admin API call failed");
@@ -318,8 +398,8 @@ fn no_route_failure(no_route: &NoRoute, method: &Method, path: &str) -> Failure 
 }
 
 /// Decodes an authorized request the way the server does before it touches the node — the
-/// route (method and path) and the body (at most [`MAX_BODY_BYTES`], strict JSON, ids, amounts
-/// and limits checked) — and returns the status and message the API would refuse it with.
+/// route (method and path, which may carry a query: `/v1/payments?limit=2`) and the body (at
+/// most [`MAX_BODY_BYTES`], strict JSON, ids, amounts and limits checked) — and returns the status and message the API would refuse it with.
 /// `Ok` means the request would reach the node. For the fuzz target
 /// (`fuzz/fuzz_targets/admin_api_request.rs`); not a stable interface.
 #[doc(hidden)]
@@ -331,10 +411,13 @@ pub fn check_request(method: &[u8], path: &str, body: &[u8]) -> Result<(), (u16,
             format!("invalid method: {e}"),
         )
     })?;
+    let (path, query) = path.split_once('?').unwrap_or((path, ""));
     let (handler, param) =
         route::route(&method, path).map_err(|n| refuse(no_route_failure(&n, &method, path)))?;
-    let Handler::Json(decode) = handler else {
-        return Ok(());
+    let (decode, param) = match handler {
+        Handler::Json(decode) => (decode, param),
+        Handler::JsonQuery(decode) => (decode, query),
+        Handler::Events => return Ok(()),
     };
     if body.len() > MAX_BODY_BYTES {
         return Err(refuse(body_too_large()));
@@ -349,7 +432,8 @@ fn body_too_large() -> Failure {
     )
 }
 
-async fn read_body(req: Request<Incoming>) -> Result<Bytes, Failure> {
+/// The request's body: at most [`MAX_BODY_BYTES`], all of it within `timeout`.
+async fn read_body(req: Request<Incoming>, timeout: Duration) -> Result<Bytes, Failure> {
     let declared = req
         .headers()
         .get(CONTENT_LENGTH)
@@ -358,10 +442,17 @@ async fn read_body(req: Request<Incoming>) -> Result<Bytes, Failure> {
     if declared.is_some_and(|len| len > MAX_BODY_BYTES as u64) {
         return Err(body_too_large());
     }
-    match Limited::new(req.into_body(), MAX_BODY_BYTES)
-        .collect()
-        .await
-    {
+    let read = Limited::new(req.into_body(), MAX_BODY_BYTES).collect();
+    let Ok(result) = tokio::time::timeout(timeout, read).await else {
+        return Err(Failure::new(
+            StatusCode::REQUEST_TIMEOUT,
+            format!(
+                "request body not received within {} s",
+                timeout.as_secs_f64()
+            ),
+        ));
+    };
+    match result {
         Ok(collected) => Ok(collected.to_bytes()),
         Err(e) if e.downcast_ref::<LengthLimitError>().is_some() => Err(body_too_large()),
         Err(e) => Err(Failure::bad_request(format!(
@@ -411,6 +502,24 @@ mod tests {
             Ok(())
         );
         assert_eq!(status("GET", "/v1/payments/abc", ""), Err(400));
+        assert_eq!(
+            status(
+                "GET",
+                &format!("/v1/payments?limit=2&after={}", "ab".repeat(32)),
+                ""
+            ),
+            Ok(())
+        );
+        assert_eq!(status("GET", "/v1/payments?limit=1001", ""), Err(400));
+        assert_eq!(status("GET", "/v1/payments?after=ab", ""), Err(400));
+        assert_eq!(
+            status(
+                "POST",
+                "/v1/invoices",
+                r#"{"amount_msat":2100000000000000000}"#
+            ),
+            Err(400)
+        );
         assert_eq!(
             status("POST", "/v1/async/recipients", r#"{"label":"alice"}"#),
             Ok(())

@@ -10,6 +10,9 @@ use super::handlers::{self, Decode};
 pub(crate) enum Handler {
     /// A JSON endpoint: decodes the request (no node needed), then runs it.
     Json(Decode),
+    /// A JSON endpoint that reads the query string (`limit`, `after`): its decoder gets the
+    /// query (`""` if none) where a [`Json`](Self::Json) decoder gets the path parameter.
+    JsonQuery(Decode),
     /// The server-sent event stream.
     Events,
 }
@@ -70,7 +73,7 @@ const ROUTES: &[(Method, &str, Handler)] = &[
     (
         Method::GET,
         "/v1/payments",
-        Handler::Json(handlers::payments::list),
+        Handler::JsonQuery(handlers::payments::list),
     ),
     (
         Method::GET,

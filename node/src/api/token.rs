@@ -60,15 +60,21 @@ fn random_token() -> Result<String, ApiError> {
     Ok(bytes.iter().map(|b| format!("{b:02x}")).collect())
 }
 
-/// Whether an `Authorization` header value carries `token` as a bearer token. The comparison
-/// of the token bytes takes the same time wherever they differ.
+/// Whether an `Authorization` header value carries `token` as a bearer token: the scheme
+/// `Bearer` in any case (RFC 9110 §11.1: auth schemes are case-insensitive), one or more
+/// spaces, the token. The comparison of the token bytes takes the same time wherever they
+/// differ.
 pub(crate) fn authorized(header: Option<&[u8]>, token: &str) -> bool {
     let Some(value) = header else {
         return false;
     };
-    let Some(given) = value.strip_prefix(b"Bearer ") else {
+    let Some((scheme, credentials)) = value.split_at_checked(b"Bearer".len()) else {
         return false;
     };
+    if !scheme.eq_ignore_ascii_case(b"Bearer") || credentials.first() != Some(&b' ') {
+        return false;
+    }
+    let given = credentials.trim_ascii_start();
     let want = token.as_bytes();
     if given.len() != want.len() {
         return false;
@@ -96,6 +102,24 @@ mod tests {
         assert!(!authorized(Some(wrong.as_bytes()), &token));
         let longer = format!("Bearer {token}0");
         assert!(!authorized(Some(longer.as_bytes()), &token));
+        // The scheme is case-insensitive and may be followed by several spaces (RFC 9110).
+        for scheme in ["bearer", "BEARER", "bEaReR"] {
+            let header = format!("{scheme} {token}");
+            assert!(authorized(Some(header.as_bytes()), &token), "{header}");
+        }
+        let spaced = format!("Bearer   {token}");
+        assert!(authorized(Some(spaced.as_bytes()), &token));
+        // But it is still the bearer scheme, a space, and exactly the token.
+        for bad in [
+            format!("Bearer{token}"),
+            format!("Bearer\t{token}"),
+            format!("Basic {token}"),
+            format!("Bearers {token}"),
+            format!("Bearer {}", token.to_ascii_uppercase()),
+            "Bearer".to_string(),
+        ] {
+            assert!(!authorized(Some(bad.as_bytes()), &token), "{bad}");
+        }
     }
 
     #[test]

@@ -414,6 +414,14 @@ pub struct AsyncOffers {
     pub offers: Vec<Offer>,
 }
 
+/// How many payments a page of `GET /v1/payments` holds when the query gives no `limit`.
+pub const DEFAULT_PAYMENTS_LIMIT: usize = 100;
+/// The largest `limit` `GET /v1/payments` accepts.
+pub const MAX_PAYMENTS_LIMIT: usize = 1000;
+/// The reply header of `GET /v1/payments` naming the cursor of the next page (the id of the
+/// page's last payment: pass it as `after`); absent on the last page.
+pub const NEXT_CURSOR_HEADER: &str = "next-cursor";
+
 /// A payment: entries of `GET /v1/payments`, `GET /v1/payments/{id}`, and the reply of the
 /// pay endpoints.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -445,7 +453,7 @@ pub struct Payment {
 /// Reply of `POST /v1/wallet/address`.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct NewAddress {
-    /// A new receive address.
+    /// The first receive address not yet paid (the same until coins arrive at it).
     pub address: String,
 }
 

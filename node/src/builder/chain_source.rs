@@ -38,6 +38,7 @@ pub(super) async fn connect(
                 }
             };
             let client = ChainClient::new(url, &creds, runtime);
+            check_network(&client, config.network).await?;
             Ok((Arc::new(client), EmbeddedServer::default()))
         }
         #[cfg(feature = "devnet")]
@@ -68,6 +69,29 @@ pub(super) async fn connect(
             Ok((Arc::new(client), Some(server)))
         }
     }
+}
+
+/// Refuses a chain source on another network than `network` (its `getblockchaininfo.chain`).
+/// Being the first call, it is also where wrong credentials or an unreachable server show.
+async fn check_network(chain: &ChainClient, network: bitcoin::Network) -> Result<(), BuildError> {
+    let method = "getblockchaininfo";
+    let info = chain.call(method, &[]).await?;
+    let Some(name) = info.get("chain").and_then(|c| c.as_str()) else {
+        return Err(ChainError::Unexpected {
+            method,
+            detail: format!("no `chain` in {info}"),
+        }
+        .into());
+    };
+    if name == network.to_core_arg() {
+        return Ok(());
+    }
+    Err(BuildError::NetworkMismatch {
+        configured: network,
+        chain: bitcoin::Network::from_core_arg(name)
+            .map_or_else(|_| name.to_string(), |n| n.to_string()),
+        url: chain.url().to_string(),
+    })
 }
 
 /// The chain's tip.

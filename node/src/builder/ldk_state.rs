@@ -110,13 +110,10 @@ pub(super) fn channel_manager(
                 user_config,
                 monitors.iter().map(|(_, m)| m).collect(),
             );
-            let (best, manager) =
-                <(BlockLocator, ChannelManager)>::read(&mut Cursor::new(bytes), args).map_err(
-                    |reason| BuildError::CorruptState {
-                        what: "channel manager",
-                        reason,
-                    },
-                )?;
+            let (read, errors) = crate::ldk::logger::capture_errors(|| {
+                <(BlockLocator, ChannelManager)>::read(&mut Cursor::new(bytes), args)
+            });
+            let (best, manager) = read.map_err(|reason| manager_read_error(reason, &errors))?;
             Ok((best, Arc::new(manager)))
         }
         None => {
@@ -139,6 +136,34 @@ pub(super) fn channel_manager(
             );
             Ok((tip, Arc::new(manager)))
         }
+    }
+}
+
+/// Why the channel manager did not read back. LDK refuses a manager that has a channel whose
+/// monitor it was not given with a bare `InvalidValue`, saying which channel only in its log
+/// ("Missing ChannelMonitor for channel …", or "The ChannelMonitor for channel … is missing"
+/// when updates were in flight): those become [`BuildError::MissingChannelMonitors`]. LDK
+/// stops at the first such channel, so the list names at least one, not necessarily all.
+fn manager_read_error(
+    reason: lightning::ln::msgs::DecodeError,
+    errors: &[crate::ldk::logger::CapturedError],
+) -> BuildError {
+    let mut channels: Vec<_> = errors
+        .iter()
+        .filter(|e| {
+            e.text.starts_with("Missing ChannelMonitor for channel")
+                || (e.text.contains("ChannelMonitor for channel")
+                    && e.text.ends_with("is missing."))
+        })
+        .filter_map(|e| e.channel_id)
+        .collect();
+    channels.dedup();
+    if reason == lightning::ln::msgs::DecodeError::InvalidValue && !channels.is_empty() {
+        return BuildError::MissingChannelMonitors { channels };
+    }
+    BuildError::CorruptState {
+        what: "channel manager",
+        reason,
     }
 }
 

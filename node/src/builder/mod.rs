@@ -6,6 +6,9 @@
 
 mod chain_source;
 mod ldk_state;
+mod restart;
+
+pub use restart::UNKNOWN_AFTER_RESTART;
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -13,7 +16,7 @@ use std::sync::{Arc, Mutex, OnceLock, RwLock};
 use std::time::Duration;
 
 use bitcoin::Network;
-use lightning::chain::{BlockLocator, Listen, Watch};
+use lightning::chain::{BlockLocator, Listen};
 use lightning::ln::peer_handler::{IgnoringMessageHandler, MessageHandler};
 use lightning::routing::gossip::P2PGossipSync;
 use lightning::routing::router::DefaultRouter;
@@ -22,14 +25,15 @@ use lightning::routing::utxo::UtxoLookup;
 use lightning::sign::{EntropySource, KeysManager, NodeSigner};
 use lightning::util::persist::read_channel_monitors;
 use lightning::util::wallet_utils::WalletSync;
-use lightning_persister::fs_store::v1::FilesystemStore;
 use tokio::net::TcpListener;
 use tokio::sync::{broadcast, watch};
 
 use crate::chain::sync::ChainListeners;
 use crate::chain::ChainSync;
 use crate::channels::Channels;
-use crate::config::{ChainSource, InboundChannelPolicy, NodeConfig, RpcCredentials};
+use crate::config::{
+    ChainSource, InboundChannelPolicy, NodeConfig, PersistenceOrder, RpcCredentials,
+};
 use crate::error::{BuildError, NodeError};
 use crate::events::EventHandler;
 use crate::feature::{Feature, FeatureContext, Installed};
@@ -41,6 +45,7 @@ use crate::ldk::interception::InterceptionService;
 use crate::ldk::keys::NodeKeys;
 use crate::ldk::logger::TracingLogger;
 use crate::ldk::peers::KnownPeers;
+use crate::ldk::persist::{MonitorPersister, NodeStore};
 use crate::ldk::types::{BumpHandler, ChainMonitor, GossipSync, MessageRouter, OnionMessenger};
 use crate::ldk::types::{PeerManager, Router};
 use crate::node::{LdkParts, Node, NodeInner, StartParts};
@@ -172,6 +177,20 @@ impl NodeBuilder {
         self
     }
 
+    /// The order channel manager and monitor writes take (see
+    /// [`NodeConfig::persistence_order`]).
+    pub fn persistence_order(mut self, order: PersistenceOrder) -> Self {
+        self.config.persistence_order = order;
+        self
+    }
+
+    /// Rebuild a missing or empty wallet database from the seed, rescanning from block
+    /// `height` (see [`NodeConfig::restore_wallet_from_height`]).
+    pub fn restore_wallet_from_height(mut self, height: u32) -> Self {
+        self.config.restore_wallet_from_height = Some(height);
+        self
+    }
+
     /// Adds a feature: a library's adapter (or any `FnOnce(&mut FeatureContext)`), installed
     /// by `build` in the order added.
     pub fn with_feature(mut self, feature: impl Feature) -> Self {
@@ -228,11 +247,21 @@ async fn build(builder: NodeBuilder) -> Result<Node, BuildError> {
     let network = config.network;
     std::fs::create_dir_all(&config.data_dir)
         .map_err(|e| BuildError::io(format!("creating {}", config.data_dir.display()), e))?;
+    // One node per data dir: locked before anything in it is opened, until `Node::stop`.
+    let data_dir_lock = lnedge_storage::dir_lock::DirLock::acquire(&config.data_dir)?;
     let seed = seed::load_or_create(&config.data_dir.join("seed"))?;
     let logger = Arc::new(TracingLogger {
         label: config.alias.clone(),
     });
-    let kv = Arc::new(FilesystemStore::new(config.data_dir.join("ldk")));
+    // LDK's state (channel monitors, the channel manager) is its owner's only, like the seed.
+    let ldk_dir = config.data_dir.join("ldk");
+    crate::private_fs::dir(&ldk_dir)
+        .map_err(|e| BuildError::io(format!("creating {}", ldk_dir.display()), e))?;
+    let kv = Arc::new(NodeStore::new(ldk_dir));
+    let persister = Arc::new(
+        MonitorPersister::new(Arc::clone(&kv), config.persistence_order)
+            .map_err(|e| BuildError::io("starting the channel persistence thread", e))?,
+    );
 
     let (chain, devnet) = chain_source::connect(&config).await?;
     chain.refresh_fees().await?;
@@ -262,7 +291,7 @@ async fn build(builder: NodeBuilder) -> Result<Node, BuildError> {
         Arc::clone(&chain),
         Arc::clone(&logger),
         Arc::clone(&chain),
-        Arc::clone(&kv),
+        Arc::clone(&persister),
         Arc::clone(&keys),
         keys.get_peer_storage_key(),
         false,
@@ -270,11 +299,13 @@ async fn build(builder: NodeBuilder) -> Result<Node, BuildError> {
     let mut monitors = read_channel_monitors(Arc::clone(&kv), Arc::clone(&keys), Arc::clone(&keys))
         .map_err(|e| BuildError::io("reading channel monitors", e))?;
 
+    // Refuse what would lose money silently; a restored wallet is born at the given height.
+    let birthday = restart::check_before_wallet(&config, &kv, monitors.len(), &chain, tip).await?;
     let wallet = Arc::new(OnchainWallet::open(
         &config.data_dir.join("wallet.sqlite"),
         &seed,
         network,
-        tip,
+        birthday,
         Arc::clone(&chain),
     )?);
     // Closing scripts pay the wallet directly.
@@ -301,6 +332,8 @@ async fn build(builder: NodeBuilder) -> Result<Node, BuildError> {
         tip,
         started,
     )?;
+    persister.set_chain_monitor(&chain_monitor);
+    kv.set_manager(&channel_manager);
     let sweeper = ldk_state::sweeper(&kv, &chain, &keys, &wallet, &logger, tip)?;
 
     // Catch every listener up with the chain, then hand the monitors to the chain monitor.
@@ -335,8 +368,9 @@ async fn build(builder: NodeBuilder) -> Result<Node, BuildError> {
         let caught_up = ChainSync::catch_up(&chain, network, listeners).await?;
         for (_, (monitor, ..)) in monitor_listeners {
             let channel_id = monitor.channel_id();
+            // Monitors written by LDK 0.1 or later load without being written again.
             chain_monitor
-                .watch_channel(channel_id, monitor)
+                .load_existing_monitor(channel_id, monitor)
                 .map_err(|_| BuildError::WatchChannel(channel_id))?;
         }
         caught_up
@@ -435,6 +469,7 @@ async fn build(builder: NodeBuilder) -> Result<Node, BuildError> {
     let payments_store = Arc::new(PaymentStore::open(
         &config.data_dir.join("payments.sqlite"),
     )?);
+    restart::reconcile_payments(&payments_store, &channel_manager)?;
     let (events, _) = broadcast::channel(1024);
 
     // Anchor channels: fee bumps paid from confirmed wallet coins.
@@ -537,6 +572,7 @@ async fn build(builder: NodeBuilder) -> Result<Node, BuildError> {
             scorer,
             sweeper,
             kv,
+            persister,
             logger,
         },
         chain,
@@ -561,6 +597,7 @@ async fn build(builder: NodeBuilder) -> Result<Node, BuildError> {
         background: Mutex::new(None),
         #[cfg(feature = "devnet")]
         devnet: Mutex::new(devnet),
+        data_dir_lock: Mutex::new(Some(data_dir_lock)),
         config,
     };
     #[cfg(not(feature = "devnet"))]

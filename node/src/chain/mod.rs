@@ -19,6 +19,7 @@ use bitcoin::{Transaction, Txid};
 use lightning::chain::chaininterface::{
     BroadcasterInterface, ConfirmationTarget, FeeEstimator, TransactionType,
 };
+use lightning_block_sync::http::HttpClientError;
 use lightning_block_sync::rpc::{RpcClient, RpcClientError};
 use serde_json::{json, Value};
 use tokio::runtime::Handle;
@@ -26,13 +27,17 @@ use tokio::runtime::Handle;
 /// Errors talking to the chain backend.
 #[derive(Debug, thiserror::Error)]
 pub enum ChainError {
-    /// The RPC call failed (transport, HTTP status or RPC error).
-    #[error("bitcoind RPC `{method}` failed: {source}")]
+    /// The RPC call failed (transport, HTTP status or RPC error). The text says once what
+    /// failed (e.g. `401: wrong RPC credentials for http://127.0.0.1:8332`); the client's error
+    /// is kept in `error` but not chained as a source, whose text would repeat it.
+    #[error("{}", describe(method, url, error))]
     Rpc {
         /// The method.
         method: &'static str,
+        /// The server's URL.
+        url: String,
         /// What went wrong.
-        source: RpcClientError,
+        error: RpcClientError,
     },
     /// The reply did not have the expected shape.
     #[error("bitcoind RPC `{method}` answered something unexpected: {detail}")]
@@ -47,9 +52,42 @@ pub enum ChainError {
     Sync(String),
 }
 
+/// One line saying what failed, for [`ChainError::Rpc`].
+fn describe(method: &str, url: &str, error: &RpcClientError) -> String {
+    match error {
+        RpcClientError::Http(HttpClientError::Http(e)) => {
+            let body = String::from_utf8_lossy(&e.contents);
+            let body = body.trim();
+            match e.status_code {
+                401 => format!("401: wrong RPC credentials for {url}"),
+                403 => format!("403: {url} does not allow RPC from this address (rpcallowip)"),
+                code if body.is_empty() => format!("{code}: {url} refused `{method}`"),
+                code => {
+                    let body: String = body.chars().take(200).collect();
+                    format!("{code}: {url} refused `{method}`: {body}")
+                }
+            }
+        }
+        RpcClientError::Http(HttpClientError::Transport(e)) => {
+            format!("cannot reach bitcoind at {url}: {e}")
+        }
+        RpcClientError::Http(HttpClientError::Parse(e)) => {
+            format!("bitcoind at {url} answered `{method}` with something unreadable: {e}")
+        }
+        RpcClientError::Rpc(e) => format!(
+            "bitcoind RPC `{method}` failed: {} (code {})",
+            e.message, e.code
+        ),
+        RpcClientError::InvalidData(e) => {
+            format!("bitcoind RPC `{method}` answered something unexpected: {e}")
+        }
+    }
+}
+
 /// Bitcoin Core JSON-RPC client: block source, fee estimator and broadcaster of the node.
 pub struct ChainClient {
     rpc: Arc<RpcClient>,
+    url: String,
     fees: fees::FeeCache,
     unconfirmed: Mutex<HashMap<Txid, Transaction>>,
     runtime: Handle,
@@ -65,16 +103,20 @@ impl ChainClient {
     /// A client for `url` (`http://host:port`) with HTTP basic credentials in base64
     /// (`user:password`), spawning its broadcasts on `runtime`.
     pub fn new(url: &str, credentials_base64: &str, runtime: Handle) -> Self {
-        let rpc = Arc::new(RpcClient::new(
-            credentials_base64,
-            url.trim_end_matches('/').to_string(),
-        ));
+        let url = url.trim_end_matches('/').to_string();
+        let rpc = Arc::new(RpcClient::new(credentials_base64, url.clone()));
         Self {
             rpc,
+            url,
             fees: fees::FeeCache::default(),
             unconfirmed: Mutex::new(HashMap::new()),
             runtime,
         }
+    }
+
+    /// The server's URL.
+    pub fn url(&self) -> &str {
+        &self.url
     }
 
     /// The raw RPC client (the block source of lightning-block-sync).
@@ -87,7 +129,11 @@ impl ChainClient {
         self.rpc
             .call_method::<Value>(method, params)
             .await
-            .map_err(|source| ChainError::Rpc { method, source })
+            .map_err(|error| ChainError::Rpc {
+                method,
+                url: self.url.clone(),
+                error,
+            })
     }
 
     /// Current block count (height of the tip).

@@ -7,6 +7,7 @@ pub(crate) mod interception;
 pub mod keys;
 pub mod logger;
 pub mod peers;
+pub mod persist;
 pub mod types;
 
 use lightning::util::config::{HTLCInterceptionFlags, UserConfig};

@@ -17,18 +17,19 @@ use lightning::sign::{InMemorySigner, KeysManager};
 use lightning::util::sweep::OutputSweeperSync;
 use lightning::util::wallet_utils::WalletSync;
 use lightning_net_tokio::SocketDescriptor;
-use lightning_persister::fs_store::v1::FilesystemStore;
 
 use crate::chain::ChainClient;
 use crate::ldk::custom_messages::CustomMessageSlot;
 use crate::ldk::keys::NodeKeys;
 use crate::ldk::logger::TracingLogger;
+use crate::ldk::persist::{MonitorPersister, NodeStore};
 use crate::wallet::OnchainWallet;
 
 /// LDK's logger, bridged into `tracing`.
 pub type Logger = Arc<TracingLogger>;
-/// LDK's key-value store: lightning-persister's filesystem store.
-pub type KvStore = Arc<FilesystemStore>;
+/// LDK's key-value store: lightning-persister's filesystem store, with the channel manager's
+/// writes ordered ([`NodeStore`]).
+pub type KvStore = Arc<NodeStore>;
 /// The network graph, filled by P2P gossip.
 pub type NetworkGraph = LdkNetworkGraph<Logger>;
 /// The probabilistic scorer over the graph.
@@ -44,14 +45,15 @@ pub type Router = DefaultRouter<
 >;
 /// The onion-message router (blinded paths for offers).
 pub type MessageRouter = DefaultMessageRouter<Arc<NetworkGraph>, Logger, Arc<KeysManager>>;
-/// The chain monitor (no [`Filter`]: the node reads whole blocks).
+/// The chain monitor (no [`Filter`]: the node reads whole blocks; monitors written after the
+/// manager that knows of them, by [`MonitorPersister`]).
 pub type ChainMonitor = chainmonitor::ChainMonitor<
     InMemorySigner,
     Arc<dyn Filter + Send + Sync>,
     Arc<ChainClient>,
     Arc<ChainClient>,
     Logger,
-    KvStore,
+    Arc<MonitorPersister>,
     Arc<KeysManager>,
 >;
 /// The channel manager (channel keys from `KeysManager`, closing scripts from the wallet).

@@ -6,12 +6,17 @@ use bitcoin::Network;
 use lightning::ln::channelmanager::{
     Bolt11InvoiceParameters, OptionalBolt11PaymentParams, PaymentId,
 };
+use lightning::ln::outbound_payment::{Bolt11PaymentError, RetryableSendFailure};
 use lightning_invoice::{Bolt11Invoice, Bolt11InvoiceDescription, Description};
 
 use crate::error::NodeError;
 use crate::ldk::types::ChannelManager;
 use crate::model::{PaymentDirection, PaymentKind, PaymentStatus};
 use crate::payment::store::PaymentStore;
+
+/// The largest amount a BOLT 11 invoice can carry: invoices count in pico-bitcoin (a tenth of a
+/// millisatoshi) in 64 bits, so about 18.4 million bitcoin, below the 21 million cap.
+pub const MAX_INVOICE_MSAT: u64 = u64::MAX / 10;
 
 /// BOLT 11 payments. Reached by [`Node::bolt11_payment`](crate::Node::bolt11_payment).
 #[derive(Clone)]
@@ -39,6 +44,11 @@ impl Bolt11Payments {
             return Err(NodeError::invalid(
                 "invoice amount must be positive (or omitted)",
             ));
+        }
+        if amount_msat.is_some_and(|a| a > MAX_INVOICE_MSAT) {
+            return Err(NodeError::invalid(format!(
+                "amount_msat is more than a BOLT 11 invoice can carry ({MAX_INVOICE_MSAT} msat)"
+            )));
         }
         let description = Description::new(description.to_string())
             .map_err(|e| NodeError::invalid(format!("invalid description: {e}")))?;
@@ -78,6 +88,12 @@ impl Bolt11Payments {
                 self.network
             )));
         }
+        if invoice.would_expire(lnedge_storage::clock::since_epoch()) {
+            return Err(NodeError::invalid(format!(
+                "invoice expired (at Unix time {})",
+                invoice.expires_at().map_or(0, |t| t.as_secs())
+            )));
+        }
         match (invoice.amount_milli_satoshis(), amount_msat) {
             (None, None) => {
                 return Err(NodeError::invalid(
@@ -90,16 +106,9 @@ impl Bolt11Payments {
         let hash = invoice.payment_hash();
         let id = PaymentId(hash.0);
         let amount = amount_msat.or(invoice.amount_milli_satoshis());
-        if let Some(existing) = self.store.get(&id)? {
-            if existing.direction == PaymentDirection::Outbound
-                && existing.status != PaymentStatus::Failed
-            {
-                return Err(NodeError::invalid(format!(
-                    "invoice {hash} is already being paid or paid"
-                )));
-            }
-        }
-        self.store.insert(&PaymentStore::new_record(
+        // A new payment, or a retry of one that failed (LDK forgets a payment once it failed,
+        // so the same id is free again there too); the check and the claim are one statement.
+        let started = self.store.begin_outbound(&PaymentStore::new_record(
             id,
             Some(hash),
             PaymentDirection::Outbound,
@@ -107,6 +116,18 @@ impl Bolt11Payments {
             PaymentStatus::Pending,
             amount,
         ))?;
+        if !started {
+            let existing = self.store.get(&id)?;
+            return Err(NodeError::invalid(match existing {
+                Some(p) if p.direction == PaymentDirection::Inbound => {
+                    format!("invoice {hash} is this node's own: a node cannot pay itself")
+                }
+                Some(p) if p.status == PaymentStatus::Succeeded => {
+                    format!("invoice {hash} is paid already")
+                }
+                _ => format!("invoice {hash} is being paid (pending): wait for its outcome"),
+            }));
+        }
         let params = OptionalBolt11PaymentParams::default();
         if let Err(e) =
             self.channel_manager
@@ -114,10 +135,43 @@ impl Bolt11Payments {
         {
             let reason = format!("{e:?}");
             self.store.failed(&id, &reason)?;
+            // Expired between the check above and LDK's own: the caller's to fix, as above.
+            if matches!(
+                e,
+                Bolt11PaymentError::SendingFailed(RetryableSendFailure::PaymentExpired)
+            ) {
+                return Err(NodeError::invalid("invoice expired"));
+            }
+            // No route because the amount is more than every usable channel can send together
+            // (e.g. 21 million bitcoin): the request's to fix, and the text says why.
+            if matches!(
+                e,
+                Bolt11PaymentError::SendingFailed(RetryableSendFailure::RouteNotFound)
+            ) {
+                if let Some(text) = self.over_capacity(amount.unwrap_or(0)) {
+                    return Err(NodeError::invalid(text));
+                }
+            }
             return Err(NodeError::Lightning(format!(
                 "cannot pay invoice: {reason}"
             )));
         }
         Ok(id)
+    }
+
+    /// Why `amount_msat` cannot be sent at all, if it is more than the usable channels can
+    /// send together.
+    fn over_capacity(&self, amount_msat: u64) -> Option<String> {
+        let usable = self.channel_manager.list_usable_channels();
+        let can_send = usable.iter().fold(0u64, |sum, c| {
+            sum.saturating_add(c.next_outbound_htlc_limit_msat)
+        });
+        (amount_msat > can_send).then(|| {
+            format!(
+                "cannot pay invoice: {amount_msat} msat is more than this node can send now \
+                 ({can_send} msat over {} usable channel(s))",
+                usable.len()
+            )
+        })
     }
 }

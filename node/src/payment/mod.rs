@@ -6,7 +6,7 @@ mod bolt11;
 mod bolt12;
 pub mod store;
 
-pub use bolt11::Bolt11Payments;
+pub use bolt11::{Bolt11Payments, MAX_INVOICE_MSAT};
 pub use bolt12::Bolt12Payments;
 
 use std::sync::Arc;
@@ -18,6 +18,16 @@ use tokio::sync::broadcast;
 use crate::error::NodeError;
 use crate::model::{NodeEvent, PaymentInfo, PaymentStatus};
 use crate::payment::store::PaymentStore;
+
+/// A page of the payment history ([`Payments::page`]).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PaymentPage {
+    /// The payments, newest first.
+    pub payments: Vec<PaymentInfo>,
+    /// The cursor of the next page (the id of this page's last payment) when more payments
+    /// follow; `None` on the last page.
+    pub next: Option<PaymentId>,
+}
 
 /// The payment history. Reached by [`Node::payments`](crate::Node::payments).
 #[derive(Clone)]
@@ -36,6 +46,28 @@ impl Payments {
     /// Every payment, newest first.
     pub fn list(&self) -> Result<Vec<PaymentInfo>, NodeError> {
         Ok(self.store.list()?)
+    }
+
+    /// Up to `limit` payments, newest first (the order of [`list`](Self::list)), starting just
+    /// after payment `after` (from the newest if `None`). The page's [`next`](PaymentPage::next)
+    /// is the `after` of the following page. `InvalidInput` if `limit` is 0 or `after` is not
+    /// a payment.
+    pub fn page(&self, after: Option<&PaymentId>, limit: usize) -> Result<PaymentPage, NodeError> {
+        if limit == 0 {
+            return Err(NodeError::invalid("limit must be positive"));
+        }
+        let (payments, more) = self.store.page(after, limit)?.ok_or_else(|| {
+            NodeError::invalid(format!(
+                "`after` cursor {} is not a payment of this node",
+                after.map(|id| id.to_string()).unwrap_or_default()
+            ))
+        })?;
+        let next = if more {
+            payments.last().map(|p| p.id)
+        } else {
+            None
+        };
+        Ok(PaymentPage { payments, next })
     }
 
     /// One payment.

@@ -114,6 +114,53 @@ impl PaymentStore {
         Ok(())
     }
 
+    /// Starts an outbound payment: records it, or restarts one with that id that failed (a
+    /// retry of the same invoice), in one statement. A retry starts from `pending` with no
+    /// failure, fee or preimage; it keeps its first `created_at`. Returns false, changing
+    /// nothing, when the id belongs to a payment that is pending, succeeded, or inbound.
+    pub fn begin_outbound(&self, p: &PaymentInfo) -> Result<bool, PaymentStoreError> {
+        let changed = self.conn.lock().expect("lock").execute(
+            "INSERT INTO payments (id, payment_hash, direction, kind, status, amount_msat, \
+             created_at, updated_at) VALUES (?1, ?2, 'outbound', ?3, 'pending', ?4, ?5, ?5) \
+             ON CONFLICT (id) DO UPDATE SET status = 'pending', \
+             payment_hash = excluded.payment_hash, kind = excluded.kind, \
+             amount_msat = excluded.amount_msat, fee_msat = NULL, preimage = NULL, \
+             failure = NULL, updated_at = excluded.updated_at \
+             WHERE payments.status = 'failed' AND payments.direction = 'outbound'",
+            params![
+                p.id.0.to_lower_hex_string(),
+                p.payment_hash.map(|h| h.0.to_lower_hex_string()),
+                p.kind.as_str(),
+                p.amount_msat.map(|v| v as i64),
+                p.created_at as i64,
+            ],
+        )?;
+        Ok(changed == 1)
+    }
+
+    /// Ids of the outbound payments still pending.
+    pub fn pending_outbound(&self) -> Result<Vec<PaymentId>, PaymentStoreError> {
+        let conn = self.conn.lock().expect("lock");
+        let mut stmt = conn.prepare(
+            "SELECT id FROM payments WHERE direction = 'outbound' AND status = 'pending'",
+        )?;
+        let ids = stmt.query_map([], |r| {
+            bytes32(r, 0, "payment id")?
+                .map(PaymentId)
+                .ok_or_else(|| corrupt(0, "payment id"))
+        })?;
+        Ok(ids.collect::<Result<_, _>>()?)
+    }
+
+    /// Whether the store holds no payment at all.
+    pub fn is_empty(&self) -> Result<bool, PaymentStoreError> {
+        Ok(self.conn.lock().expect("lock").query_row(
+            "SELECT NOT EXISTS (SELECT 1 FROM payments)",
+            [],
+            |r| r.get(0),
+        )?)
+    }
+
     /// Marks a payment succeeded with what became known (hash, preimage, fee, amount).
     pub fn succeeded(
         &self,
@@ -165,6 +212,52 @@ impl PaymentStore {
         let mut stmt = conn.prepare(&sql)?;
         let rows = stmt.query_map([], row)?;
         Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    /// Up to `limit` payments in [`list`](Self::list)'s order (newest first), starting just
+    /// after payment `after` (from the first if `None`), and whether more follow. `None` if
+    /// `after` is not a payment here.
+    pub fn page(
+        &self,
+        after: Option<&PaymentId>,
+        limit: usize,
+    ) -> Result<Option<(Vec<PaymentInfo>, bool)>, PaymentStoreError> {
+        let conn = self.conn.lock().expect("lock");
+        // One more than asked: whether another page follows.
+        let take = i64::try_from(limit).unwrap_or(i64::MAX).saturating_add(1);
+        let mut payments = match after {
+            None => {
+                let sql = format!(
+                    "SELECT {COLUMNS} FROM payments ORDER BY created_at DESC, rowid DESC LIMIT ?1"
+                );
+                let mut stmt = conn.prepare(&sql)?;
+                let rows = stmt.query_map(params![take], row)?;
+                rows.collect::<Result<Vec<_>, _>>()?
+            }
+            Some(id) => {
+                let Some((created_at, rowid)) = conn
+                    .query_row(
+                        "SELECT created_at, rowid FROM payments WHERE id = ?1",
+                        params![id.0.to_lower_hex_string()],
+                        |r| Ok((r.get::<_, i64>(0)?, r.get::<_, i64>(1)?)),
+                    )
+                    .optional()?
+                else {
+                    return Ok(None);
+                };
+                let sql = format!(
+                    "SELECT {COLUMNS} FROM payments \
+                     WHERE created_at < ?1 OR (created_at = ?1 AND rowid < ?2) \
+                     ORDER BY created_at DESC, rowid DESC LIMIT ?3"
+                );
+                let mut stmt = conn.prepare(&sql)?;
+                let rows = stmt.query_map(params![created_at, rowid, take], row)?;
+                rows.collect::<Result<Vec<_>, _>>()?
+            }
+        };
+        let more = payments.len() > limit;
+        payments.truncate(limit);
+        Ok(Some((payments, more)))
     }
 
     /// A fresh record for a payment starting now.

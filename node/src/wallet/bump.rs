@@ -1,8 +1,10 @@
 //! The wallet as LDK's coin source for anchor channels: when a commitment or HTLC transaction
 //! must be fee-bumped (`Event::BumpTransaction`), LDK's bump handler picks confirmed wallet
-//! coins, builds the child (or the HTLC transaction with our inputs) and asks the wallet to sign
+//! coins (and of coinbase outputs only mature ones: 100 confirmations, so the child could be
+//! mined in the next block), builds the child (or the HTLC transaction with our inputs) and asks the wallet to sign
 //! its inputs; LDK signs the anchor and HTLC inputs itself.
 
+use bdk_wallet::chain::ChainPosition;
 use bdk_wallet::signer::SignersContainer;
 use bdk_wallet::SignOptions;
 use bitcoin::hashes::Hash;
@@ -13,13 +15,29 @@ use lightning::util::wallet_utils::{Utxo, WalletSourceSync};
 
 use super::OnchainWallet;
 
+/// Confirmations a coinbase output needs before it may be spent (Bitcoin's
+/// `COINBASE_MATURITY`): one confirmed at height `h` may be spent in block `h + 100`.
+const COINBASE_MATURITY: u32 = 100;
+
 impl WalletSourceSync for OnchainWallet {
     fn list_confirmed_utxos(&self) -> Result<Vec<Utxo>, ()> {
         let inner = self.lock();
+        let tip = inner.wallet.latest_checkpoint().height();
+        // A spend of it would be mined at `tip + 1` at the earliest.
+        let spendable = |u: &bdk_wallet::LocalOutput| match u.chain_position {
+            ChainPosition::Confirmed { anchor, .. } => {
+                let coinbase = inner
+                    .wallet
+                    .get_tx(u.outpoint.txid)
+                    .is_some_and(|t| t.tx_node.tx.is_coinbase());
+                !coinbase || tip + 1 >= anchor.block_id.height + COINBASE_MATURITY
+            }
+            ChainPosition::Unconfirmed { .. } => false,
+        };
         Ok(inner
             .wallet
             .list_unspent()
-            .filter(|u| u.chain_position.is_confirmed())
+            .filter(spendable)
             .filter_map(|u| {
                 let script = &u.txout.script_pubkey;
                 if !script.is_p2wpkh() {
@@ -63,5 +81,64 @@ impl WalletSourceSync for OnchainWallet {
             .sign_with_signers(&mut psbt, &signers, options)
             .map_err(|e| tracing::error!("signing a fee bump failed: {e}"))?;
         Ok(psbt.extract_tx_unchecked_fee_rate())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use bitcoin::Network;
+    use lightning::chain::{BlockLocator, Listen};
+    use lightning::util::wallet_utils::WalletSourceSync;
+    use lnedge_devnet::{anyone_can_spend_script, Devnet};
+
+    use crate::chain::ChainClient;
+    use crate::wallet::OnchainWallet;
+
+    /// Immature coinbase outputs (fewer than 100 confirmations) are not offered for fee bumps;
+    /// a coinbase is offered from its 100th confirmation, as Bitcoin Core lets it be spent.
+    #[tokio::test]
+    async fn fee_bumps_get_only_mature_coinbase_outputs() {
+        let devnet = Devnet::in_memory();
+        let dir = tempfile::tempdir().unwrap();
+        // The wallet reads no fees here; the client is never called.
+        let chain = Arc::new(ChainClient::new(
+            "http://127.0.0.1:1",
+            "",
+            tokio::runtime::Handle::current(),
+        ));
+        let genesis = devnet.tip();
+        let wallet = OnchainWallet::open(
+            &dir.path().join("wallet.sqlite"),
+            &[7; 32],
+            Network::Regtest,
+            BlockLocator::new(genesis, 0),
+            chain,
+        )
+        .unwrap();
+        let mut height = 0;
+        let mut mine = |n: u32, script: &bitcoin::ScriptBuf| {
+            for hash in devnet.mine(n, script).unwrap() {
+                height += 1;
+                wallet.block_connected(&devnet.block(&hash).unwrap(), height);
+            }
+        };
+        let ours = wallet.new_address().unwrap().script_pubkey();
+        mine(1, &ours); // coinbase at height 1
+        mine(98, &anyone_can_spend_script()); // 99 confirmations
+        assert_eq!(wallet.balance().immature_sat, 50 * 100_000_000);
+        assert!(
+            wallet.list_confirmed_utxos().unwrap().is_empty(),
+            "a coinbase with 99 confirmations is not spendable in the next block"
+        );
+        mine(1, &anyone_can_spend_script()); // 100 confirmations
+        let coins = wallet.list_confirmed_utxos().unwrap();
+        assert_eq!(coins.len(), 1);
+        assert_eq!(coins[0].output.value.to_sat(), 50 * 100_000_000);
+        // A second coinbase, immature: still only the first one.
+        mine(1, &ours);
+        assert_eq!(wallet.list_confirmed_utxos().unwrap().len(), 1);
+        assert_eq!(wallet.balance().immature_sat, 50 * 100_000_000);
     }
 }

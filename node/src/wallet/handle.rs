@@ -22,9 +22,17 @@ impl std::fmt::Debug for Wallet {
 }
 
 impl Wallet {
-    /// A new receive address.
+    /// A receive address: the first one not yet paid (the same one until coins arrive at
+    /// it, then a new one), so a flood of requests cannot push coins past the gap a restore
+    /// from the seed scans. `POST /v1/wallet/address` answers with it.
     pub fn new_address(&self) -> Result<Address, NodeError> {
         Ok(self.wallet.new_address()?)
+    }
+
+    /// A receive address never handed out before, even while earlier ones are unpaid: for
+    /// funding several outputs at once. Prefer [`new_address`](Self::new_address).
+    pub fn reveal_next_address(&self) -> Result<Address, NodeError> {
+        Ok(self.wallet.reveal_next_address()?)
     }
 
     /// Balances.

@@ -166,13 +166,29 @@ impl OnchainWallet {
         BlockLocator::new(cp.hash(), cp.height())
     }
 
-    /// A new receive address.
+    /// A receive address: the lowest revealed one no transaction the wallet has seen pays yet,
+    /// or a newly revealed one when every revealed address has been paid. Asking again before
+    /// coins arrive gives the same address, so however often it is asked, the revealed
+    /// addresses never run past the first unused one: a restore from the seed (which scans a
+    /// gap of unused addresses) finds every coin.
     pub fn new_address(&self) -> Result<Address, WalletError> {
+        self.address(|wallet| wallet.next_unused_address(KeychainKind::External))
+    }
+
+    /// A receive address never handed out before (the next derivation index), even if earlier
+    /// ones are still unpaid. For callers that need distinct outputs at once; each one widens
+    /// the gap a seed restore must scan.
+    pub fn reveal_next_address(&self) -> Result<Address, WalletError> {
+        self.address(|wallet| wallet.reveal_next_address(KeychainKind::External))
+    }
+
+    fn address(
+        &self,
+        pick: impl FnOnce(&mut PersistedWallet<SqliteWalletPersister>) -> bdk_wallet::AddressInfo,
+    ) -> Result<Address, WalletError> {
         let mut inner = self.lock();
-        let address = inner
-            .wallet
-            .reveal_next_address(KeychainKind::External)
-            .address;
+        let address = pick(&mut inner.wallet).address;
+        // Revealing an address is staged: persist it before anyone sees the address.
         inner.persist()?;
         Ok(address)
     }

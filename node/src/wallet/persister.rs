@@ -35,6 +35,21 @@ impl SqliteWalletPersister {
         Ok(Self { conn })
     }
 
+    /// Whether the database at `path` holds a wallet (at least one change set). A missing or
+    /// empty (0-byte) file holds none; neither is created.
+    pub fn holds_wallet(path: &Path) -> Result<bool, WalletStoreError> {
+        match std::fs::metadata(path) {
+            Ok(meta) if meta.len() > 0 => {}
+            _ => return Ok(false),
+        }
+        let db = Self::open(path)?;
+        Ok(db
+            .conn
+            .query_row("SELECT EXISTS (SELECT 1 FROM wallet_changesets)", [], |r| {
+                r.get::<_, bool>(0)
+            })?)
+    }
+
     fn load(&mut self) -> Result<ChangeSet, WalletStoreError> {
         let mut merged = ChangeSet::default();
         let mut rows = 0i64;

@@ -9,11 +9,17 @@ use super::DEFAULT_INVOICE_EXPIRY_SECS;
 use super::{call, msat_opt, parse_body, payments::outcome, wait_time, Call};
 use crate::api::failure::Failure;
 use crate::api::types::{CreateInvoiceRequest, Invoice, PayInvoiceRequest};
+use crate::payment::MAX_INVOICE_MSAT;
 
 /// Creates an invoice.
 pub(crate) fn create(body: &[u8], _: &str) -> Result<Call, Failure> {
     let r: CreateInvoiceRequest = parse_body(body)?;
     let amount_msat = msat_opt("amount_msat", r.amount_msat)?;
+    if amount_msat.is_some_and(|a| a > MAX_INVOICE_MSAT) {
+        return Err(Failure::bad_request(format!(
+            "amount_msat is more than a BOLT 11 invoice can carry ({MAX_INVOICE_MSAT} msat)"
+        )));
+    }
     let expiry_secs = r.expiry_secs.unwrap_or(DEFAULT_INVOICE_EXPIRY_SECS);
     if expiry_secs == 0 {
         return Err(Failure::bad_request("expiry_secs must be positive"));

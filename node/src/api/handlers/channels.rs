@@ -43,7 +43,7 @@ pub(crate) fn close(body: &[u8], _: &str) -> Result<Call, Failure> {
     let r: CloseChannelRequest = parse_body(body)?;
     let id = channel_id(&r.channel_id)?;
     call(move |node| async move {
-        node.channels().close(&id, r.force)?;
+        node.channels().close(&id, r.force).await?;
         Ok(ClosingChannel {
             channel_id: id.to_string(),
             force: r.force,

@@ -18,6 +18,7 @@ use std::time::Duration;
 use bitcoin::hex::FromHex;
 use bitcoin::secp256k1::PublicKey;
 use bitcoin::Amount;
+use hyper::header::{HeaderName, HeaderValue};
 use hyper::StatusCode;
 use lightning::ln::types::ChannelId;
 use serde::de::DeserializeOwned;
@@ -34,10 +35,18 @@ pub const MAX_WAIT_SECS: u64 = 600;
 pub const DEFAULT_INVOICE_EXPIRY_SECS: u32 = 3600;
 
 /// A checked request, ready to run against the node.
-pub(crate) type Call = Box<dyn FnOnce(Node) -> BoxFuture<'static, Result<Value, Failure>> + Send>;
+pub(crate) type Call = Box<dyn FnOnce(Node) -> BoxFuture<'static, Result<Reply, Failure>> + Send>;
 
-/// A handler: the request body and the path parameter (`""` if none) to a [`Call`].
+/// A handler: the request body and the path parameter (`""` if none; for
+/// [`Handler::JsonQuery`](super::route::Handler::JsonQuery) routes, the query string) to a
+/// [`Call`].
 pub(crate) type Decode = fn(&[u8], &str) -> Result<Call, Failure>;
+
+/// What a successful call answers: the JSON body and any headers beside it.
+pub(crate) struct Reply {
+    pub(crate) body: Value,
+    pub(crate) headers: Vec<(HeaderName, HeaderValue)>,
+}
 
 /// A [`Call`] running `f` and encoding its reply.
 fn call<T, F, Fut>(f: F) -> Result<Call, Failure>
@@ -46,15 +55,26 @@ where
     F: FnOnce(Node) -> Fut + Send + 'static,
     Fut: Future<Output = Result<T, Failure>> + Send + 'static,
 {
+    call_with_headers(move |node| async move { Ok((f(node).await?, Vec::new())) })
+}
+
+/// [`call`] for a reply with headers of its own.
+fn call_with_headers<T, F, Fut>(f: F) -> Result<Call, Failure>
+where
+    T: Serialize,
+    F: FnOnce(Node) -> Fut + Send + 'static,
+    Fut: Future<Output = Result<(T, Vec<(HeaderName, HeaderValue)>), Failure>> + Send + 'static,
+{
     Ok(Box::new(move |node| {
         Box::pin(async move {
-            let reply = f(node).await?;
-            serde_json::to_value(&reply).map_err(|e| {
+            let (reply, headers) = f(node).await?;
+            let body = serde_json::to_value(&reply).map_err(|e| {
                 Failure::new(
                     StatusCode::INTERNAL_SERVER_ERROR,
                     format!("cannot encode reply: {e}"),
                 )
-            })
+            })?;
+            Ok(Reply { body, headers })
         })
     }))
 }

@@ -8,7 +8,7 @@ use crate::api::types::{
     EmptyRequest, NewAddress, SentTransaction, WalletBalance, WalletSendRequest,
 };
 
-/// A new receive address.
+/// The first unpaid receive address (the same one until coins arrive at it).
 pub(crate) fn address(body: &[u8], _: &str) -> Result<Call, Failure> {
     let _: EmptyRequest = parse_body(body)?;
     call(|node| async move {
