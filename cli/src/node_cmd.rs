@@ -14,7 +14,9 @@ use bitcoin::secp256k1::PublicKey;
 use bitcoin::Network;
 use clap::{Args, Subcommand};
 use lnedge_node::adapters::async_payments::{self, AsyncPaymentsConfig, InvoiceStore, ServerRole};
-use lnedge_node::{ChainSource, InboundChannelPolicy, NodeBuilder, NodeConfig, RpcCredentials};
+use lnedge_node::{
+    ChainSource, InboundChannelPolicy, NodeBuilder, NodeConfig, PersistenceOrder, RpcCredentials,
+};
 use serde::Deserialize;
 
 use crate::api_client::{default_data_dir, DEFAULT_API_ADDR};
@@ -75,6 +77,11 @@ pub struct RunArgs {
     /// (which hides forwarding timing): lower payment latency for a node that mostly receives.
     #[arg(long)]
     immediate_htlc_processing: bool,
+    /// For the kill test's comparison only: write channel monitors before the channel manager,
+    /// LDK's own order, which can force-close a channel after a crash (docs/operations.md,
+    /// "Crash safety"). Never in production.
+    #[arg(long, hide = true)]
+    unsafe_monitors_first: bool,
     /// Confirmed wallet coins kept back per anchor channel to fee-bump a force close; opening a
     /// channel that would leave less is refused (0: no check) [default: 25000].
     #[arg(long, value_name = "SAT")]
@@ -353,6 +360,9 @@ pub fn settings(
     )?;
     node.immediate_htlc_processing =
         args.immediate_htlc_processing || file.immediate_htlc_processing.unwrap_or(false);
+    if args.unsafe_monitors_first {
+        node.persistence_order = PersistenceOrder::MonitorsFirst;
+    }
     if let Some(sat) = args.anchor_reserve_sat.or(file.anchor_reserve_sat) {
         node.anchor_reserve_sat = sat;
     }

@@ -6,19 +6,22 @@
 //! moved must equal the sum of the succeeded payments.
 //!
 //! `scripts/test` runs a short version (`KILL_ROUNDS`, default 5); `scripts/kill-test` runs the
-//! full one (100 kills, release build). `KILL_SEED` replays a run's kill schedule.
+//! full one (100 kills, release build). `KILL_SEED` replays a run's kill schedule;
+//! `KILL_MONITORS_FIRST=1` runs the nodes with LDK's own write order (monitors first), which
+//! this test is expected to fail.
 
 use std::collections::BTreeMap;
 use std::fs::OpenOptions;
-use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{mpsc, Arc, Mutex};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use lnedge_devnet::{anyone_can_spend_script, Devnet, RpcAuth, RpcServer, RpcServerConfig};
 use serde_json::Value;
+
+mod common;
 
 const CHANNEL_SAT: u64 = 1_000_000;
 const PUSH_MSAT: u64 = 400_000_000;
@@ -70,19 +73,19 @@ impl Daemon {
             // A restart listens where the peer will look for it again.
             .args(["--listen", listen.as_str(), "--api", "127.0.0.1:0"])
             .args(["--immediate-htlc-processing", "--alias", self.name])
+            // KILL_MONITORS_FIRST=1: LDK's own write order, to see what the test catches.
+            .args(
+                std::env::var_os("KILL_MONITORS_FIRST")
+                    .map(|_| "--unsafe-monitors-first")
+                    .as_slice(),
+            )
             .env("RUST_LOG", "info")
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::from(log))
             .spawn()
             .unwrap();
-        let out = child.stdout.take().unwrap();
-        let (tx, rx) = mpsc::channel();
-        std::thread::spawn(move || {
-            for line in BufReader::new(out).lines().map_while(Result::ok) {
-                let _ = tx.send(line);
-            }
-        });
+        let (rx, _reader) = common::stdout_lines(&mut child);
         let mut lines = Vec::new();
         loop {
             let line = rx.recv_timeout(WAIT).unwrap_or_else(|_| {
@@ -161,24 +164,60 @@ impl Daemon {
         Some((c["outbound_msat"].as_u64()?, c["inbound_msat"].as_u64()?))
     }
 
-    /// Outbound payments by id with their status and amount.
+    /// Panics if the channel is gone (force-closed) or LDK found its manager stale.
+    fn assert_channel_open(&self) {
+        let log = std::fs::read_to_string(&self.log).unwrap_or_default();
+        assert!(
+            !log.contains("is stale compared to"),
+            "{}: a stale channel manager; log:\n{}",
+            self.name,
+            tail(&self.log)
+        );
+        if let Some(channels) = self.json(&["channel", "list"]) {
+            assert!(
+                channels.as_array().is_some_and(|c| !c.is_empty()),
+                "{}: the channel is gone (force-closed); log:\n{}",
+                self.name,
+                tail(&self.log)
+            );
+        }
+    }
+
+    /// Outbound payments by id with their status and amount (every page).
     fn outbound_payments(&self) -> Option<BTreeMap<String, (String, u64)>> {
-        let all = self.json(&["payments"])?;
-        Some(
-            all.as_array()?
-                .iter()
-                .filter(|p| p["direction"] == "outbound")
-                .map(|p| {
-                    (
+        let mut all = BTreeMap::new();
+        let mut after: Option<String> = None;
+        loop {
+            let mut args = vec!["--json", "payments", "--limit", "1000"];
+            if let Some(cursor) = &after {
+                args.extend(["--after", cursor.as_str()]);
+            }
+            let out = self.lnedge(&args);
+            if !out.status.success() {
+                return None;
+            }
+            let page: Value = serde_json::from_slice(&out.stdout).ok()?;
+            for p in page.as_array()? {
+                if p["direction"] == "outbound" {
+                    all.insert(
                         p["id"].as_str().unwrap_or_default().to_string(),
                         (
                             p["status"].as_str().unwrap_or_default().to_string(),
                             p["amount_msat"].as_u64().unwrap_or_default(),
                         ),
-                    )
-                })
-                .collect(),
-        )
+                    );
+                }
+            }
+            // The next page's cursor, if any: `more: lnedge payments --after ID` on stderr.
+            let stderr = String::from_utf8_lossy(&out.stderr);
+            after = stderr
+                .lines()
+                .find_map(|l| l.split("--after ").nth(1))
+                .map(|id| id.trim().to_string());
+            if after.is_none() {
+                return Some(all);
+            }
+        }
     }
 }
 
@@ -375,6 +414,7 @@ fn nodes_killed_at_random_keep_their_channel() {
         // The restarted node reconnects to its channel peer itself.
         let logs = [nodes[0].log.as_path(), nodes[1].log.as_path()];
         wait_or_show("the channel usable again after the restart", &logs, || {
+            nodes.iter().for_each(Daemon::assert_channel_open);
             nodes[0].usable_channel()?;
             nodes[1].usable_channel()
         });
@@ -425,14 +465,7 @@ fn nodes_killed_at_random_keep_their_channel() {
         i128::from(alice_paid) - i128::from(bob_paid),
         "alice's outbound moved by what alice paid minus what bob paid"
     );
-    for n in &nodes {
-        let log = std::fs::read_to_string(&n.log).unwrap_or_default();
-        assert!(
-            !log.contains("is stale compared to"),
-            "{}: a stale channel manager",
-            n.name
-        );
-    }
+    nodes.iter().for_each(Daemon::assert_channel_open);
     started.sort();
     println!(
         "kill test passed: {rounds} kills (alice {}, bob {}), 0 force closes; payments succeeded: alice {} msat in {} , bob {} msat in {}; restart to usable p50 {:?}, max {:?}",

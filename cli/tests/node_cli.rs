@@ -1,7 +1,6 @@
 //! The node commands as an operator runs them: the real `lnedge` binary against a real node
 //! (embedded devnet) and its admin API on loopback, and `lnedge node run` itself.
 
-use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 use std::sync::mpsc;
@@ -12,6 +11,8 @@ use lnedge_node::adapters::async_payments::{self, AsyncPaymentsConfig, ServerRol
 use lnedge_node::api::AdminApi;
 use lnedge_node::{Node, NodeBuilder};
 use serde_json::Value;
+
+mod common;
 
 /// A node and its API served by a runtime of the test's own.
 struct Running {
@@ -481,29 +482,14 @@ fn node_run_reads_its_config_and_stops_on_ctrl_c() {
         ),
     )
     .unwrap();
-    let mut child = KillOnDrop(
-        Command::new(env!("CARGO_BIN_EXE_lnedge"))
-            .args([
-                "node",
-                "run",
-                "--config",
-                config.to_str().unwrap(),
-                "--alias",
-                "from-flag",
-            ])
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap(),
-    );
-    let (tx, rx) = mpsc::channel();
-    let out = child.0.stdout.take().unwrap();
-    let reader = std::thread::spawn(move || {
-        for line in BufReader::new(out).lines().map_while(Result::ok) {
-            let _ = tx.send(line);
-        }
-    });
+    let (mut child, rx, reader) = spawn_daemon(&[
+        "node",
+        "run",
+        "--config",
+        config.to_str().unwrap(),
+        "--alias",
+        "from-flag",
+    ]);
     let lines = startup_lines(&rx);
     let api = value_after(&lines, "api: ");
     let node_id = value_after(&lines, "node id: ");
@@ -536,11 +522,7 @@ fn node_run_reads_its_config_and_stops_on_ctrl_c() {
     assert!(data_dir.join("static_invoices.sqlite").exists());
     assert!(token_is_private(&data_dir.join("api_token")));
 
-    let interrupted = Command::new("kill")
-        .args(["-INT", &child.0.id().to_string()])
-        .status()
-        .unwrap();
-    assert!(interrupted.success());
+    send_signal(&child.0, "INT");
     let status = wait_with_timeout(&mut child.0, Duration::from_secs(60));
     reader.join().unwrap();
     let rest: Vec<String> = rx.try_iter().collect();
@@ -573,13 +555,7 @@ fn spawn_daemon(
             .spawn()
             .unwrap(),
     );
-    let (tx, rx) = mpsc::channel();
-    let out = child.0.stdout.take().unwrap();
-    let reader = std::thread::spawn(move || {
-        for line in BufReader::new(out).lines().map_while(Result::ok) {
-            let _ = tx.send(line);
-        }
-    });
+    let (rx, reader) = common::stdout_lines(&mut child.0);
     (child, rx, reader)
 }
 

@@ -402,10 +402,7 @@ async fn an_htlc_left_undecided_by_a_stop_is_failed_back_at_the_next_start() {
         .start()
         .await
         .unwrap();
-    chain.fund(&a.wallet().new_address().unwrap(), 1);
-    a.sync_chain().await;
-    connect(&a, &b).await;
-    open_channel(&chain, &a, &b, 500_000, false).await;
+    fund_and_open(&chain, &a, &b, 500_000).await;
 
     let invoice = invoice_over_unknown_scid(b.node_id(), 0x0000_0100_0002_0013, 5_000_000);
     let id = a.bolt11_payment().send(&invoice, None).unwrap();
@@ -492,10 +489,7 @@ async fn event_extensions_claim_their_events_and_pass_the_rest_to_the_core() {
         .start()
         .await
         .unwrap();
-    chain.fund(&a.wallet().new_address().unwrap(), 1);
-    a.sync_chain().await;
-    connect(&a, &b).await;
-    open_channel(&chain, &a, &b, 500_000, false).await;
+    fund_and_open(&chain, &a, &b, 500_000).await;
     let ext = b.extension::<Counter>().expect("the feature's handle");
     assert!(b.extension::<Forwarder>().is_none());
 

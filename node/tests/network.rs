@@ -148,12 +148,7 @@ async fn three_nodes_route_pay_close_and_restart() {
     b.stop().await;
     drop(b);
     // Same address: A reconnects to where it last reached B.
-    let b = chain
-        .builder(db.path(), "bob")
-        .listen(b_addr)
-        .start()
-        .await
-        .unwrap();
+    let b = chain.restart(db.path(), "bob", b_addr).await;
     let b_channels_after: Vec<_> = b
         .channels()
         .list()

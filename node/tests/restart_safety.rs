@@ -33,10 +33,7 @@ async fn refuses_lost_state_and_restores_the_wallet_from_the_seed() {
     let (da, db) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
     let a = chain.node(da.path(), "alice").await;
     let b = chain.node(db.path(), "bob").await;
-    chain.fund(&a.wallet().new_address().unwrap(), 1);
-    a.sync_chain().await;
-    connect(&a, &b).await;
-    let channel = open_channel(&chain, &a, &b, 200_000, false).await;
+    let channel = fund_and_open(&chain, &a, &b, 200_000).await;
     let balance = a.wallet().balance();
     assert!(balance.confirmed_sat > 0 && balance.confirmed_sat < 50 * 100_000_000);
     a.stop().await;
@@ -185,10 +182,7 @@ async fn a_failed_invoice_can_be_paid_again() {
     let (da, db) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
     let a = chain.node(da.path(), "alice").await;
     let b = chain.node(db.path(), "bob").await;
-    chain.fund(&a.wallet().new_address().unwrap(), 1);
-    a.sync_chain().await;
-    connect(&a, &b).await;
-    open_channel(&chain, &a, &b, 500_000, false).await;
+    fund_and_open(&chain, &a, &b, 500_000).await;
 
     // A payment LDK sends and that fails on the way (B knows no such SCID): LDK forgets it
     // once it failed, so paying the same invoice again is accepted, by LDK too.
@@ -224,12 +218,7 @@ async fn a_failed_invoice_can_be_paid_again() {
     assert_eq!(failed.status, PaymentStatus::Failed, "{failed:?}");
 
     // The payee back: the same invoice is paid, and its record tells the new attempt's story.
-    let b = chain
-        .builder(db.path(), "bob")
-        .listen(b_addr)
-        .start()
-        .await
-        .unwrap();
+    let b = chain.restart(db.path(), "bob", b_addr).await;
     wait_for("the channel usable again", WAIT, || async {
         a.channels().list().iter().all(|c| c.usable).then_some(())
     })

@@ -352,21 +352,33 @@ fn retrying(what: &str, mut write: impl FnMut() -> Result<(), io::Error>) {
     }
 }
 
+impl MonitorPersister {
+    /// Writes `monitor` in this persister's order; `completes` is the update LDK waits on.
+    fn persist(
+        &self,
+        name: MonitorName,
+        monitor: &ChannelMonitor<InMemorySigner>,
+        completes: Option<u64>,
+    ) -> ChannelMonitorUpdateStatus {
+        let key = name.to_string();
+        match self.order {
+            PersistenceOrder::MonitorsFirst => self.write_now(key, monitor.encode()),
+            PersistenceOrder::ManagerFirst => self.enqueue(Job::Monitor {
+                key,
+                bytes: monitor.encode(),
+                completes: completes.map(|id| (monitor.channel_id(), id)),
+            }),
+        }
+    }
+}
+
 impl Persist<InMemorySigner> for MonitorPersister {
     fn persist_new_channel(
         &self,
         monitor_name: MonitorName,
         monitor: &ChannelMonitor<InMemorySigner>,
     ) -> ChannelMonitorUpdateStatus {
-        let key = monitor_name.to_string();
-        match self.order {
-            PersistenceOrder::MonitorsFirst => self.write_now(key, monitor.encode()),
-            PersistenceOrder::ManagerFirst => self.enqueue(Job::Monitor {
-                key,
-                bytes: monitor.encode(),
-                completes: Some((monitor.channel_id(), monitor.get_latest_update_id())),
-            }),
-        }
+        self.persist(monitor_name, monitor, Some(monitor.get_latest_update_id()))
     }
 
     fn update_persisted_channel(
@@ -375,15 +387,8 @@ impl Persist<InMemorySigner> for MonitorPersister {
         update: Option<&ChannelMonitorUpdate>,
         monitor: &ChannelMonitor<InMemorySigner>,
     ) -> ChannelMonitorUpdateStatus {
-        let key = monitor_name.to_string();
-        match self.order {
-            PersistenceOrder::MonitorsFirst => self.write_now(key, monitor.encode()),
-            PersistenceOrder::ManagerFirst => self.enqueue(Job::Monitor {
-                key,
-                bytes: monitor.encode(),
-                completes: update.map(|u| (monitor.channel_id(), u.update_id)),
-            }),
-        }
+        // Chain-sync writes (no update) complete nothing LDK waits on.
+        self.persist(monitor_name, monitor, update.map(|u| u.update_id))
     }
 
     fn archive_persisted_channel(&self, monitor_name: MonitorName) {

@@ -58,6 +58,15 @@ impl TestChain {
         self.builder(dir, alias).start().await.expect("node starts")
     }
 
+    /// The node of `dir` started again, listening where its peers last reached it.
+    pub async fn restart(&self, dir: &Path, alias: &str, listen: SocketAddr) -> Node {
+        self.builder(dir, alias)
+            .listen(listen)
+            .start()
+            .await
+            .expect("node restarts")
+    }
+
     pub fn mine(&self, n: u32) {
         self.devnet
             .mine(n, &anyone_can_spend_script())
@@ -108,6 +117,14 @@ pub async fn connect(a: &Node, b: &Node) {
         .connect(b.node_id(), &peer_address(b))
         .await
         .expect("connect");
+}
+
+/// Funds `a` with one coinbase, connects it to `b` and opens a private channel a→b of `sat`.
+pub async fn fund_and_open(chain: &TestChain, a: &Node, b: &Node, sat: u64) -> ChannelId {
+    chain.fund(&a.wallet().new_address().unwrap(), 1);
+    a.sync_chain().await;
+    connect(a, b).await;
+    open_channel(chain, a, b, sat, false).await
 }
 
 /// Opens a channel a→b, mines it to 6 confirmations and waits until both see it usable.
