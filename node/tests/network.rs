@@ -51,7 +51,8 @@ async fn three_nodes_route_pay_close_and_restart() {
     // machine delays), the test drives gossip: every 100 ms each node announces itself and
     // flushes its peer queues (`Node::announce`). If the graph is still incomplete after 20 s,
     // A reconnects to B, which makes B send A its whole graph (the gossip sync LDK requests on
-    // every connection).
+    // every connection), and 6 blocks are mined, after which LDK re-broadcasts its channels'
+    // announcements.
     let graph_complete = || {
         let info = a.info();
         info.graph_channels >= 2 && info.graph_nodes >= 3
@@ -67,8 +68,15 @@ async fn three_nodes_route_pay_close_and_restart() {
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     if !graph_complete() {
+        // Seen on a busy machine: B's graph lacked its own B–C channel while C's had it, so B
+        // had nothing to forward. LDK re-broadcasts a public channel's announcement every 6
+        // blocks after its confirmation: mine them, so C (and B) announce again.
         a.peers().disconnect(b.node_id()).unwrap();
         connect(&a, &b).await;
+        chain.mine(6);
+        for n in [&a, &b, &c] {
+            n.sync_chain().await;
+        }
     }
     let deadline = tokio::time::Instant::now() + LONG;
     while !graph_complete() {
