@@ -18,7 +18,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use lnedge_devnet::{anyone_can_spend_script, Devnet, RpcAuth, RpcServer, RpcServerConfig};
+use lnedge_devnet::{anyone_can_spend_script, Devnet};
 use serde_json::Value;
 
 mod common;
@@ -86,29 +86,8 @@ impl Daemon {
             .spawn()
             .unwrap();
         let (rx, _reader) = common::stdout_lines(&mut child);
-        let mut lines = Vec::new();
-        loop {
-            let line = rx.recv_timeout(WAIT).unwrap_or_else(|_| {
-                panic!(
-                    "{} did not start; printed {lines:?}; log:\n{}",
-                    self.name,
-                    tail(&self.log)
-                )
-            });
-            let done = line.contains("press Ctrl-C");
-            lines.push(line);
-            if done {
-                break;
-            }
-        }
-        let value = |prefix: &str| {
-            lines
-                .iter()
-                .find_map(|l| l.strip_prefix(prefix))
-                .unwrap_or_else(|| panic!("no `{prefix}` in {lines:?}"))
-                .trim()
-                .to_string()
-        };
+        let lines = common::startup_lines(&rx);
+        let value = |prefix: &str| common::value_after(&lines, prefix).to_string();
         self.api = value("api: ");
         self.node_id = value("node id: ");
         self.p2p = value("p2p: ");
@@ -303,18 +282,7 @@ fn nodes_killed_at_random_keep_their_channel() {
         .build()
         .unwrap();
     let devnet = Devnet::in_memory();
-    let rpc = runtime
-        .block_on(RpcServer::start(
-            devnet.clone(),
-            RpcServerConfig {
-                bind: "127.0.0.1:0".parse().unwrap(),
-                auth: RpcAuth::UserPass {
-                    user: "t".into(),
-                    password: "t".into(),
-                },
-            },
-        ))
-        .unwrap();
+    let rpc = runtime.block_on(common::rpc_server(devnet.clone(), "t", "t"));
     let root = tempfile::tempdir().unwrap();
     let mut nodes = [
         Daemon::start("alice", root.path(), &rpc.url()),

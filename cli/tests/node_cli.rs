@@ -6,13 +6,14 @@ use std::process::{Command, Output, Stdio};
 use std::sync::mpsc;
 use std::time::Duration;
 
-use lnedge_devnet::{anyone_can_spend_script, Devnet, RpcAuth, RpcServer, RpcServerConfig};
+use lnedge_devnet::{anyone_can_spend_script, Devnet, RpcServer};
 use lnedge_node::adapters::async_payments::{self, AsyncPaymentsConfig, ServerRole};
 use lnedge_node::api::AdminApi;
 use lnedge_node::{Node, NodeBuilder};
 use serde_json::Value;
 
 mod common;
+use common::{startup_lines, value_after};
 
 /// A node and its API served by a runtime of the test's own.
 struct Running {
@@ -265,18 +266,7 @@ fn start_async_server() -> AsyncServerNet {
     let token_file = data_dir.join("api_token");
     let (node, api, peer, rpc) = runtime.block_on(async {
         let devnet = Devnet::in_memory();
-        let rpc = RpcServer::start(
-            devnet.clone(),
-            RpcServerConfig {
-                bind: "127.0.0.1:0".parse().unwrap(),
-                auth: RpcAuth::UserPass {
-                    user: "t".into(),
-                    password: "t".into(),
-                },
-            },
-        )
-        .await
-        .unwrap();
+        let rpc = common::rpc_server(devnet.clone(), "t", "t").await;
         let builder = |dir: PathBuf| {
             NodeBuilder::new(dir)
                 .listen("127.0.0.1:0".parse().unwrap())
@@ -442,31 +432,6 @@ fn async_commands_without_the_role_fail_with_the_fix() {
         "(HTTP 409)",
     );
     n.stop();
-}
-
-/// Waits for `lnedge node run` to print `press Ctrl-C`, returning what it printed.
-fn startup_lines(lines: &mpsc::Receiver<String>) -> Vec<String> {
-    let mut seen = Vec::new();
-    loop {
-        let line = lines
-            .recv_timeout(Duration::from_secs(60))
-            .unwrap_or_else(|_| panic!("node run did not start; printed {seen:?}"));
-        let done = line.contains("press Ctrl-C");
-        seen.push(line);
-        if done {
-            return seen;
-        }
-    }
-}
-
-fn value_after<'a>(lines: &'a [String], prefix: &str) -> &'a str {
-    lines
-        .iter()
-        .find_map(|l| l.strip_prefix(prefix))
-        .unwrap_or_else(|| panic!("no `{prefix}` in {lines:?}"))
-        .split_whitespace()
-        .next()
-        .unwrap()
 }
 
 #[test]
@@ -645,20 +610,7 @@ fn devnet_stops_on_sigint_and_sigterm_and_holds_its_data_dir() {
 #[test]
 fn node_run_refuses_wrong_credentials_and_network() {
     let runtime = runtime();
-    let server = runtime.block_on(async {
-        RpcServer::start(
-            Devnet::in_memory(),
-            RpcServerConfig {
-                bind: "127.0.0.1:0".parse().unwrap(),
-                auth: RpcAuth::UserPass {
-                    user: "user".into(),
-                    password: "right".into(),
-                },
-            },
-        )
-        .await
-        .unwrap()
-    });
+    let server = runtime.block_on(common::rpc_server(Devnet::in_memory(), "user", "right"));
     let url = server.url();
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().to_str().unwrap();
