@@ -185,6 +185,12 @@ async fn bad_parameters_give_json_rpc_errors() {
         ("estimatesmartfee", json!([0]), -8),
         ("estimatesmartfee", json!([2000]), -8),
         ("estimatesmartfee", json!([6, "fast"]), -8),
+        ("setfeecurve", json!([]), -1),
+        ("setfeecurve", json!([{}]), -3),
+        ("setfeecurve", json!([[]]), -8),
+        ("setfeecurve", json!([[[1, 2.0, 3]]]), -8),
+        ("setfeecurve", json!([[[0, 2.0]]]), -8),
+        ("setfeecurve", json!([[[1, -2.0]]]), -8),
         ("generatetoaddress", json!([1, "notanaddress"]), -5),
         (
             "generatetoaddress",
@@ -327,6 +333,9 @@ async fn informational_methods_answer() {
     assert!(rpc.call("uptime", json!([])).await.is_u64());
     let pool = rpc.call("getmempoolinfo", json!([])).await;
     assert_eq!(pool["size"], json!(0));
+    // The mempool minimum (read by the node for anchor channels) is the min relay fee.
+    assert_eq!(pool["mempoolminfee"], json!(0.00001));
+    assert_eq!(pool["minrelaytxfee"], json!(0.00001));
     let difficulty = rpc.call("getdifficulty", json!([])).await.as_f64().unwrap();
     assert!((difficulty - 4.656542373906925e-10).abs() < 1e-20);
     assert!(rpc
@@ -335,6 +344,62 @@ async fn informational_methods_answer() {
         .as_str()
         .unwrap()
         .contains("getblockchaininfo"));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn setfeecurve_replaces_the_estimates() {
+    let devnet = Devnet::in_memory();
+    let (_server, rpc) = server(&devnet).await;
+    // The default curve: 2 sat/vB for 144 blocks.
+    let fee = rpc.call("estimatesmartfee", json!([144])).await;
+    assert_eq!(fee, json!({"feerate": 0.00002, "blocks": 144}));
+    let reply = rpc
+        .call("setfeecurve", json!([[[1008, 1.5], [1, 40], [6, 12.0]]]))
+        .await;
+    assert_eq!(reply, Value::Null);
+    for (target, feerate) in [(1, 0.0004), (5, 0.0004), (6, 0.00012), (144, 0.00012)] {
+        let fee = rpc.call("estimatesmartfee", json!([target])).await;
+        assert_eq!(fee["feerate"], json!(feerate), "target {target}");
+    }
+    // Still never below the min relay fee (1 sat/vB).
+    let fee = rpc.call("estimatesmartfee", json!([1008])).await;
+    assert_eq!(fee["feerate"], json!(0.000015));
+    rpc.call("setfeecurve", json!({"points": [[1, 0.5]]})).await;
+    let fee = rpc.call("estimatesmartfee", json!([1])).await;
+    assert_eq!(fee["feerate"], json!(0.00001));
+
+    // A refused curve names the problem and leaves the previous one in place.
+    for (points, problem) in [
+        (
+            json!([]),
+            "at least one [target_blocks, sat_per_vbyte] pair",
+        ),
+        (
+            json!([[1, 2], 3]),
+            "points[1] must be a [target_blocks, sat_per_vbyte] pair",
+        ),
+        (
+            json!([[2000, 2]]),
+            "points[0]: target_blocks must be an integer between 1 and 1008",
+        ),
+        (
+            json!([[1, "2"]]),
+            "points[0]: sat_per_vbyte must be a positive number",
+        ),
+        (
+            json!([[1, 0]]),
+            "points[0]: sat_per_vbyte must be a positive number",
+        ),
+        (
+            json!([[6, 2], [6, 3]]),
+            "points[1]: target_blocks 6 given twice",
+        ),
+    ] {
+        let (code, message) = rpc.error("setfeecurve", json!([points])).await;
+        assert_eq!(code, -8, "{points}: {message}");
+        assert!(message.contains(problem), "{points}: {message}");
+    }
+    assert_eq!(devnet.lock().fee_curve, lnedge_devnet::FeeCurve::flat(0.5));
 }
 
 #[tokio::test(flavor = "multi_thread")]

@@ -147,8 +147,9 @@ impl ChainClient {
             })
     }
 
-    /// Refreshes every cached fee estimate from `estimatesmartfee` (keeps the previous value
-    /// when the backend has no estimate).
+    /// Refreshes every cached fee estimate from `estimatesmartfee`, and the mempool minimum from
+    /// `getmempoolinfo` (`mempoolminfee`, else `minrelaytxfee`); keeps the previous value when
+    /// the backend has none.
     pub async fn refresh_fees(&self) -> Result<(), ChainError> {
         for (target, blocks) in FeeTargets::ALL {
             let reply = self
@@ -157,6 +158,13 @@ impl ChainClient {
             if let Some(btc_per_kvb) = reply.get("feerate").and_then(Value::as_f64) {
                 self.fees.set(target, btc_per_kvb);
             }
+        }
+        let info = self.call("getmempoolinfo", &[]).await?;
+        let min = ["mempoolminfee", "minrelaytxfee"]
+            .iter()
+            .find_map(|key| info.get(key).and_then(Value::as_f64).filter(|r| *r > 0.0));
+        if let Some(btc_per_kvb) = min {
+            self.fees.set_mempool_min(btc_per_kvb);
         }
         Ok(())
     }
@@ -267,5 +275,71 @@ impl BroadcasterInterface for ChainClient {
                 }
             });
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use lnedge_devnet::{Devnet, FeeCurve, RpcAuth, RpcServer, RpcServerConfig};
+
+    use super::*;
+
+    /// The estimates LDK gets after a refresh from a devnet answering as Bitcoin Core, among
+    /// them the remote-fee minimums LDK's `check_remote_fee` compares a peer's `open_channel`
+    /// and `update_fee` feerate against (it takes them as they are when at least 253).
+    #[tokio::test]
+    async fn refresh_reads_estimates_and_mempool_minimum() {
+        let devnet = Devnet::in_memory(); // 144 blocks: 2 sat/vB; min relay fee 1 sat/vB
+        let server = RpcServer::start(
+            devnet.clone(),
+            RpcServerConfig {
+                bind: "127.0.0.1:0".parse().unwrap(),
+                auth: RpcAuth::UserPass {
+                    user: "u".into(),
+                    password: "p".into(),
+                },
+            },
+        )
+        .await
+        .unwrap();
+        let client = ChainClient::new(
+            &server.url(),
+            &server.credentials_base64(),
+            Handle::current(),
+        );
+        client.refresh_fees().await.unwrap();
+        let fee = |target| client.get_est_sat_per_1000_weight(target);
+        assert_eq!(fee(ConfirmationTarget::UrgentOnChainSweep), 6250); // 25 sat/vB
+        assert_eq!(fee(ConfirmationTarget::NonAnchorChannelFee), 2500); // 10 sat/vB
+        assert_eq!(fee(ConfirmationTarget::AnchorChannelFee), 500);
+        assert_eq!(fee(ConfirmationTarget::ChannelCloseMinimum), 500);
+        // A peer opening an anchor channel at the relay floor (what ldk-node proposes from its
+        // 1008-block estimate) is accepted although our own estimate is 500.
+        assert_eq!(
+            fee(ConfirmationTarget::MinAllowedAnchorChannelRemoteFee),
+            253
+        );
+        assert_eq!(
+            fee(ConfirmationTarget::MinAllowedNonAnchorChannelRemoteFee),
+            253
+        );
+
+        {
+            let mut state = devnet.lock();
+            state.policy.min_relay_fee_sat_per_kvb = 5_000; // 5 sat/vB
+            state.fee_curve = FeeCurve::flat(8.0);
+        }
+        client.refresh_fees().await.unwrap();
+        let fee = |target| client.get_est_sat_per_1000_weight(target);
+        assert_eq!(fee(ConfirmationTarget::AnchorChannelFee), 2000);
+        assert_eq!(
+            fee(ConfirmationTarget::MinAllowedAnchorChannelRemoteFee),
+            1250
+        );
+        assert_eq!(
+            fee(ConfirmationTarget::MinAllowedNonAnchorChannelRemoteFee),
+            1750
+        );
+        server.shutdown().await;
     }
 }

@@ -1,4 +1,4 @@
-//! Fee estimation and block generation.
+//! Fee estimation (and devnet's `setfeecurve`, which changes it) and block generation.
 
 use std::str::FromStr;
 
@@ -10,6 +10,7 @@ use serde_json::{json, Value};
 
 use super::super::error::*;
 use super::super::params::{decode_hex, decode_tx, parse_address, type_error, Params};
+use crate::fees::FeeCurve;
 use crate::handle::MAX_GENERATE;
 use crate::{Devnet, DevnetError};
 
@@ -34,6 +35,65 @@ pub(super) fn estimatesmartfee(devnet: &Devnet, p: &Params) -> Result<Value, Rpc
     let floor = state.policy.min_relay_fee_sat_per_kvb as f64 / 100_000_000.0;
     let rate = state.fee_curve.btc_per_kvb(blocks).max(floor);
     Ok(json!({"feerate": rate, "blocks": blocks}))
+}
+
+/// Most points one `setfeecurve` call may give (one per target `estimatesmartfee` accepts).
+const MAX_CURVE_POINTS: usize = 1008;
+
+/// devnet's own: replaces `estimatesmartfee`'s curve with `[[target_blocks, sat_per_vbyte], …]`
+/// (targets 1–1008, each once; rates positive). Not persisted: a restart answers from the
+/// configured curve again.
+pub(super) fn setfeecurve(devnet: &Devnet, p: &Params) -> Result<Value, RpcError> {
+    let raw = p.required(0)?;
+    let list = raw.as_array().ok_or_else(|| type_error(raw, "array"))?;
+    if list.is_empty() {
+        return Err(RpcError::invalid_parameter(
+            "points must hold at least one [target_blocks, sat_per_vbyte] pair",
+        ));
+    }
+    if list.len() > MAX_CURVE_POINTS {
+        return Err(RpcError::invalid_parameter(format!(
+            "points: at most {MAX_CURVE_POINTS} pairs (got {})",
+            list.len()
+        )));
+    }
+    let mut points: Vec<(u16, f64)> = Vec::with_capacity(list.len());
+    for (i, point) in list.iter().enumerate() {
+        let pair = point
+            .as_array()
+            .filter(|pair| pair.len() == 2)
+            .ok_or_else(|| {
+                RpcError::invalid_parameter(format!(
+                    "points[{i}] must be a [target_blocks, sat_per_vbyte] pair (not {point})"
+                ))
+            })?;
+        let target = pair[0]
+            .as_u64()
+            .filter(|t| (1..=1008).contains(t))
+            .ok_or_else(|| {
+                RpcError::invalid_parameter(format!(
+                    "points[{i}]: target_blocks must be an integer between 1 and 1008 (not {})",
+                    pair[0]
+                ))
+            })? as u16;
+        let rate = pair[1]
+            .as_f64()
+            .filter(|r| r.is_finite() && *r > 0.0)
+            .ok_or_else(|| {
+                RpcError::invalid_parameter(format!(
+                    "points[{i}]: sat_per_vbyte must be a positive number (not {})",
+                    pair[1]
+                ))
+            })?;
+        if points.iter().any(|(t, _)| *t == target) {
+            return Err(RpcError::invalid_parameter(format!(
+                "points[{i}]: target_blocks {target} given twice"
+            )));
+        }
+        points.push((target, rate));
+    }
+    devnet.lock().fee_curve = FeeCurve::new(points);
+    Ok(Value::Null)
 }
 
 pub(super) fn generatetoaddress(devnet: &Devnet, p: &Params) -> Result<Value, RpcError> {

@@ -1,6 +1,7 @@
 //! The RPC methods, grouped as Bitcoin Core groups them: `blockchain`, `rawtx`
-//! (raw transactions), `mempool`, `mining` (fee estimates and generation), `control`
-//! (network info, uptime, help). This module holds the method table and the dispatcher.
+//! (raw transactions), `mempool`, `mining` (fee estimates and generation, and devnet's own
+//! `setfeecurve`), `control` (network info, uptime, help). This module holds the method table
+//! and the dispatcher.
 
 mod blockchain;
 mod control;
@@ -127,6 +128,12 @@ const METHODS: &[Method] = &[
         params: &["conf_target", "estimate_mode"],
         required: 1,
         run: estimatesmartfee,
+    },
+    Method {
+        name: "setfeecurve",
+        params: &["points"],
+        required: 1,
+        run: setfeecurve,
     },
     Method {
         name: "generatetoaddress",
