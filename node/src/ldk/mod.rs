@@ -1,11 +1,13 @@
 //! The LDK side of the node: concrete types, logger bridge, keys, peer connections, the node
-//! announcement and the channel configuration every channel starts from.
+//! announcement, the onion-message router and the channel configuration every channel starts
+//! from.
 
 pub(crate) mod announce;
 pub(crate) mod custom_messages;
 pub(crate) mod interception;
 pub mod keys;
 pub mod logger;
+pub mod message_router;
 pub mod peers;
 pub mod persist;
 pub mod types;

@@ -6,9 +6,7 @@ use lightning::chain::chainmonitor;
 use lightning::chain::Filter;
 use lightning::events::bump_transaction::sync::BumpTransactionEventHandlerSync;
 use lightning::ln::peer_handler::IgnoringMessageHandler;
-use lightning::onion_message::messenger::{
-    DefaultMessageRouter, OnionMessenger as LdkOnionMessenger,
-};
+use lightning::onion_message::messenger::OnionMessenger as LdkOnionMessenger;
 use lightning::routing::gossip::{NetworkGraph as LdkNetworkGraph, P2PGossipSync};
 use lightning::routing::router::DefaultRouter;
 use lightning::routing::scoring::{ProbabilisticScorer, ProbabilisticScoringFeeParameters};
@@ -22,6 +20,7 @@ use crate::chain::ChainClient;
 use crate::ldk::custom_messages::CustomMessageSlot;
 use crate::ldk::keys::NodeKeys;
 use crate::ldk::logger::TracingLogger;
+use crate::ldk::message_router::ReachableMessageRouter;
 use crate::ldk::persist::{MonitorPersister, NodeStore};
 use crate::wallet::OnchainWallet;
 
@@ -43,8 +42,9 @@ pub type Router = DefaultRouter<
     ProbabilisticScoringFeeParameters,
     Scorer,
 >;
-/// The onion-message router (blinded paths for offers).
-pub type MessageRouter = DefaultMessageRouter<Arc<NetworkGraph>, Logger, Arc<KeysManager>>;
+/// The onion-message router (blinded paths for offers): LDK's, except that a node nobody can
+/// connect to blinds its paths through its channel peers ([`ReachableMessageRouter`]).
+pub type MessageRouter = ReachableMessageRouter;
 /// The chain monitor (no [`Filter`]: the node reads whole blocks; monitors written after the
 /// manager that knows of them, by [`MonitorPersister`]).
 pub type ChainMonitor = chainmonitor::ChainMonitor<
