@@ -36,7 +36,7 @@ use bech32::primitives::checksum::Checksum;
 use bech32::primitives::decode::UncheckedHrpstring;
 use bech32::Hrp;
 use lightning::blinded_path::message::BlindedMessagePath;
-use lightning::util::ser::Writeable;
+use lightning::util::ser::{Readable, Writeable};
 use std::fmt;
 use std::str::FromStr;
 
@@ -144,6 +144,10 @@ pub enum TokenError {
     /// Bytes follow the last path.
     #[error("{0} bytes follow the last path")]
     TrailingBytes(usize),
+    /// Not LDK's serialization of a list of blinded message paths (see
+    /// [`RegistrationToken::from_ldk_paths`]).
+    #[error("not LDK's serialization of a list of blinded message paths")]
+    NotLdkPaths,
     /// A path serializes to more than 65 535 bytes.
     #[error("path {index} is too long to carry in a token")]
     PathTooLong {
@@ -223,6 +227,25 @@ impl RegistrationToken {
             paths,
             encoded: token.to_ascii_lowercase(),
         })
+    }
+
+    /// A token from LDK's own serialization of the paths (`Vec<BlindedMessagePath>` written
+    /// with LDK's `Writeable`): what a static invoice server on LDK or ldk-node hands a
+    /// recipient (ldk-node's `blinded_paths_for_async_recipient` in its bindings).
+    pub fn from_ldk_paths(bytes: &[u8]) -> Result<Self, TokenError> {
+        let mut rest = bytes;
+        let paths: Vec<BlindedMessagePath> =
+            Readable::read(&mut rest).map_err(|_| TokenError::NotLdkPaths)?;
+        if !rest.is_empty() {
+            return Err(TokenError::TrailingBytes(rest.len()));
+        }
+        Self::new(paths)
+    }
+
+    /// The paths in LDK's own serialization, for a recipient on LDK or ldk-node
+    /// (`set_paths_to_static_invoice_server`); the inverse of [`Self::from_ldk_paths`].
+    pub fn to_ldk_paths(&self) -> Vec<u8> {
+        self.paths.encode()
     }
 
     /// The paths, in order.

@@ -55,6 +55,35 @@ fn realistic_path_lists_round_trip() {
 }
 
 #[test]
+fn ldk_serialized_paths_convert_both_ways() {
+    let paths = paths(3, 1);
+    let token = RegistrationToken::new(paths.clone()).unwrap();
+    // LDK's own encoding of the list, as an LDK or ldk-node server hands it out.
+    let ldk = paths.encode();
+    assert_eq!(token.to_ldk_paths(), ldk);
+    assert_eq!(RegistrationToken::from_ldk_paths(&ldk).unwrap(), token);
+    // Bad input is refused with a reason, never a panic.
+    assert_eq!(
+        RegistrationToken::from_ldk_paths(&ldk[..ldk.len() - 1]),
+        Err(TokenError::NotLdkPaths)
+    );
+    let mut trailing = ldk.clone();
+    trailing.push(0);
+    assert_eq!(
+        RegistrationToken::from_ldk_paths(&trailing),
+        Err(TokenError::TrailingBytes(1))
+    );
+    assert_eq!(
+        RegistrationToken::from_ldk_paths(&Vec::<BlindedMessagePath>::new().encode()),
+        Err(TokenError::NoPaths)
+    );
+    assert_eq!(
+        RegistrationToken::from_ldk_paths(&[]),
+        Err(TokenError::NotLdkPaths)
+    );
+}
+
+#[test]
 fn realistic_tokens_exceed_plain_bech32m_length() {
     // Three paths as LDK's DefaultMessageRouter builds them (padded, 4 hops each).
     let token = RegistrationToken::new(paths(3, 1)).unwrap();
@@ -290,6 +319,11 @@ proptest! {
         let mut d = vec![1u8, 1];
         d.extend_from_slice(&bytes);
         let _ = RegistrationToken::decode(&long_bech32m(TOKEN_HRP, &d));
+    }
+
+    #[test]
+    fn reading_any_ldk_paths_bytes_never_panics(bytes in proptest::collection::vec(any::<u8>(), 0..600)) {
+        let _ = RegistrationToken::from_ldk_paths(&bytes);
     }
 
     #[test]

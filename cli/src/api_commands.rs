@@ -133,9 +133,10 @@ pub enum AsyncCommand {
     },
     /// Server: counters since start, and messages held for offline peers.
     Server,
-    /// Recipient: apply a server's registration token (`lnasync1…`).
+    /// Recipient: apply a server's registration token (`lnasync1…`), or the hex of LDK's
+    /// serialized paths from a server on LDK or ldk-node.
     Apply {
-        /// The token.
+        /// The token, or the paths in hex.
         token: String,
     },
     /// Recipient: the async offers this node has handed out.

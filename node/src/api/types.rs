@@ -153,7 +153,8 @@ pub struct RegisterAsyncRecipientRequest {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ApplyAsyncTokenRequest {
-    /// The registration token, `lnasync1…`.
+    /// The registration token, `lnasync1…`, or the hex of LDK's serialized paths (what a
+    /// static invoice server on LDK or ldk-node hands out).
     pub token: String,
 }
 
@@ -313,6 +314,9 @@ pub struct RegisteredAsyncRecipient {
     pub label: String,
     /// The registration token (`lnasync1…`) to hand the recipient.
     pub token: String,
+    /// The same paths in LDK's serialization (hex), for a recipient on LDK or ldk-node
+    /// (`set_paths_to_static_invoice_server`).
+    pub ldk_paths_hex: String,
 }
 
 /// An entry of `GET /v1/async/recipients`.
@@ -353,6 +357,8 @@ pub struct AsyncToken {
     pub recipient_id: String,
     /// A new registration token (`lnasync1…`) with this node's paths.
     pub token: String,
+    /// The same paths in LDK's serialization (hex), for a recipient on LDK or ldk-node.
+    pub ldk_paths_hex: String,
 }
 
 /// An entry of `GET /v1/async/invoices`: a static invoice stored for a recipient.

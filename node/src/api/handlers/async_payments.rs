@@ -59,9 +59,15 @@ fn recipient_id(s: &str) -> Result<Vec<u8>, Failure> {
     Ok(id)
 }
 
-/// A registration token, or a 400 naming the [`TokenError`].
+/// A registration token (`lnasync1…`), or the hex of LDK's serialized paths as a server on LDK
+/// or ldk-node hands them out; a 400 naming the [`TokenError`] otherwise.
 fn token(s: &str) -> Result<RegistrationToken, Failure> {
-    RegistrationToken::from_str(s).map_err(|e: TokenError| {
+    let s = s.trim();
+    let parsed = match Vec::<u8>::from_hex(s) {
+        Ok(bytes) => RegistrationToken::from_ldk_paths(&bytes),
+        Err(_) => RegistrationToken::from_str(s),
+    };
+    parsed.map_err(|e: TokenError| {
         let debug = format!("{e:?}");
         let variant: String = debug
             .chars()
@@ -119,6 +125,7 @@ pub(crate) fn register(body: &[u8], _: &str) -> Result<Call, Failure> {
             recipient_id: registered.id.to_lower_hex_string(),
             label: r.label,
             token: registered.token.as_str().to_string(),
+            ldk_paths_hex: registered.token.to_ldk_paths().to_lower_hex_string(),
         })
     })
 }
@@ -156,6 +163,7 @@ pub(crate) fn reissue(body: &[u8], id: &str) -> Result<Call, Failure> {
         Ok(AsyncToken {
             recipient_id: id.to_lower_hex_string(),
             token: token.as_str().to_string(),
+            ldk_paths_hex: token.to_ldk_paths().to_lower_hex_string(),
         })
     })
 }
