@@ -289,6 +289,14 @@ impl Lnedge {
         paid
     }
 
+    /// Starts paying an invoice or offer without waiting for the outcome: the payment id.
+    pub fn start_payment(&self, destination: &str, amount_msat: u64) -> String {
+        let amount = amount_msat.to_string();
+        let args = ["pay", destination, "--amount-msat", &amount, "--wait", "0"];
+        let paid = self.json(&args);
+        paid["id"].as_str().expect("payment id").to_string()
+    }
+
     /// Inbound payments that succeeded, newest first.
     pub fn received(&self) -> Vec<Value> {
         self.json(&["payments", "--limit", "1000"])

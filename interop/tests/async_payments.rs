@@ -91,15 +91,7 @@ fn lnedge_serves_an_offline_ldk_node_recipient() {
             .is_some_and(|ps| ps.iter().any(|x| x["node_id"] == r.node_id().to_string()));
         (!listed).then_some(())
     });
-    let paid = p.json(&[
-        "pay",
-        &offer.to_string(),
-        "--amount-msat",
-        &AMOUNT_MSAT.to_string(),
-        "--wait",
-        "0",
-    ]);
-    let id = paid["id"].as_str().expect("payment id").to_string();
+    let id = p.start_payment(&offer.to_string(), AMOUNT_MSAT);
     wait_until("S holds a message for R", || {
         let stats = s.json(&["async", "server"]);
         (stats["messages_held"].as_u64() > Some(0)).then_some(())
@@ -167,15 +159,7 @@ fn ldk_node_serves_an_offline_lnedge_recipient() {
 
     // R's node stops; P pays; the payment waits for R.
     r.stop();
-    let paid = p.json(&[
-        "pay",
-        &offer.to_string(),
-        "--amount-msat",
-        &AMOUNT_MSAT.to_string(),
-        "--wait",
-        "0",
-    ]);
-    let id = paid["id"].as_str().expect("payment id").to_string();
+    let id = p.start_payment(&offer.to_string(), AMOUNT_MSAT);
     std::thread::sleep(std::time::Duration::from_secs(2));
     assert_eq!(p.json(&["payments", &id])["status"], "pending");
 

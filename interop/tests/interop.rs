@@ -81,6 +81,16 @@ impl Net {
         )
     }
 
+    /// ldk-node pays a BOLT 11 invoice of lnedge's: the payment as lnedge lists it.
+    fn ldk_pays_an_invoice(&self, amount_msat: u64) -> Value {
+        let invoice: Bolt11Invoice = self.lnedge.invoice(amount_msat).parse().expect("invoice");
+        let bolt11 = self.ldk.node.bolt11_payment();
+        let id = bolt11.send(&invoice, None).expect("ldk-node pays");
+        self.ldk.wait_sent(&id);
+        self.lnedge
+            .wait_received(&invoice.payment_hash().to_string())
+    }
+
     /// Mines until both sides list `channel_id` as usable; lnedge's view of it.
     fn wait_usable(&self, channel_id: &str) -> Value {
         self.devnet.mine(6);
@@ -168,14 +178,7 @@ fn channels_payments_and_closes_both_ways() {
         50_000_000
     );
 
-    let invoice: Bolt11Invoice = lnedge.invoice(40_000_000).parse().expect("invoice");
-    let id = ldk
-        .node
-        .bolt11_payment()
-        .send(&invoice, None)
-        .expect("send");
-    ldk.wait_sent(&id);
-    let got = lnedge.wait_received(&invoice.payment_hash().to_string());
+    let got = net.ldk_pays_an_invoice(40_000_000);
     assert_eq!(got["amount_msat"], 40_000_000);
 
     // BOLT 12 both ways, with a fixed amount and with the payer's amount.
@@ -287,14 +290,7 @@ fn peer_lowers_its_feerate_to_the_floor() {
     });
 
     // The channel stays open and carries a payment at the new feerate.
-    let invoice: Bolt11Invoice = lnedge.invoice(10_000_000).parse().expect("invoice");
-    let id = ldk
-        .node
-        .bolt11_payment()
-        .send(&invoice, None)
-        .expect("send");
-    ldk.wait_sent(&id);
-    lnedge.wait_received(&invoice.payment_hash().to_string());
+    net.ldk_pays_an_invoice(10_000_000);
     assert!(
         lnedge
             .channel(&channel_id)
