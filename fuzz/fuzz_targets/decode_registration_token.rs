@@ -3,7 +3,7 @@
 //! the rest as the token's data under a valid bech32m checksum (so the fuzzer reaches the path
 //! parser without having to find checksums). The same bytes also go through
 //! `RegistrationToken::from_ldk_paths` (LDK's serialization of the paths, which the admin API
-//! takes as hex): never a panic, and what it reads converts back to the same bytes.
+//! takes as hex): never a panic, and what it reads writes out and reads back to the same paths.
 #![no_main]
 use async_offers::registry::{Bech32mLong, RegistrationToken, TOKEN_HRP};
 use libfuzzer_sys::fuzz_target;
