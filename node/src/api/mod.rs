@@ -353,13 +353,12 @@ async fn handle(
     let body = match read_body(req, body_timeout).await {
         Ok(body) => body,
         Err(failure) => {
+            // The rest of the body may still come: it must not be read as the next request,
+            // and a client must not send another one on this connection.
             let mut response = error_reply(&failure);
-            if failure.status == StatusCode::REQUEST_TIMEOUT {
-                // The rest of the body may still come: do not read it as the next request.
-                response
-                    .headers_mut()
-                    .insert(CONNECTION, HeaderValue::from_static("close"));
-            }
+            response
+                .headers_mut()
+                .insert(CONNECTION, HeaderValue::from_static("close"));
             return response;
         }
     };
@@ -432,6 +431,10 @@ fn body_too_large() -> Failure {
     )
 }
 
+/// A body declared over [`MAX_BODY_BYTES`] but at most this long is read and dropped before the
+/// 413; a longer one is answered at once (and the connection closed).
+const MAX_DRAINED_BYTES: u64 = 1 << 20;
+
 /// The request's body: at most [`MAX_BODY_BYTES`], all of it within `timeout`.
 async fn read_body(req: Request<Incoming>, timeout: Duration) -> Result<Bytes, Failure> {
     let declared = req
@@ -439,7 +442,13 @@ async fn read_body(req: Request<Incoming>, timeout: Duration) -> Result<Bytes, F
         .get(CONTENT_LENGTH)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.parse::<u64>().ok());
-    if declared.is_some_and(|len| len > MAX_BODY_BYTES as u64) {
+    if let Some(len) = declared.filter(|len| *len > MAX_BODY_BYTES as u64) {
+        if len <= MAX_DRAINED_BYTES {
+            // Read and drop it, so that a client still writing gets the 413 rather than a
+            // connection reset under its feet.
+            let drain = Limited::new(req.into_body(), MAX_DRAINED_BYTES as usize).collect();
+            let _ = tokio::time::timeout(timeout, drain).await;
+        }
         return Err(body_too_large());
     }
     let read = Limited::new(req.into_body(), MAX_BODY_BYTES).collect();
