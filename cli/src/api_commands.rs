@@ -1,6 +1,7 @@
 //! The commands that drive a running node over its admin API (`lnedge info`, `peer`,
-//! `channel`, `invoice`, `pay`, `offer`, `payments`, `wallet`, `async`): tables by default, the
-//! API's JSON with `--json`. Requests and replies are the API's types ([`lnedge_node::api::types`]).
+//! `channel`, `invoice`, `pay`, `keysend`, `offer`, `payments`, `wallet`, `async`): tables by
+//! default, the API's JSON with `--json`. Requests and replies are the API's types
+//! ([`lnedge_node::api::types`]).
 
 use std::fmt::Display;
 use std::path::PathBuf;
@@ -11,10 +12,11 @@ use lnedge_node::api::types::{
     AppliedAsyncToken, ApplyAsyncTokenRequest, AsyncInvoice, AsyncInvoices, AsyncOfferRequest,
     AsyncOffers, AsyncRecipient, AsyncRecipients, AsyncServerStats, AsyncToken, Channel,
     CloseChannelRequest, ClosingChannel, ConnectPeerRequest, ConnectedPeer, CreateInvoiceRequest,
-    CreateOfferRequest, DisconnectPeerRequest, DisconnectedPeer, EmptyRequest, Invoice, NewAddress,
-    NodeInfo, Offer, OpenChannelRequest, OpenedChannel, PayInvoiceRequest, PayOfferRequest,
-    Payment, Peer, RegisterAsyncRecipientRequest, RegisteredAsyncRecipient, RevokedAsyncRecipient,
-    SentTransaction, WalletBalance, WalletSendRequest, NEXT_CURSOR_HEADER,
+    CreateOfferRequest, DisconnectPeerRequest, DisconnectedPeer, EmptyRequest, Invoice,
+    KeysendRequest, NewAddress, NodeInfo, Offer, OpenChannelRequest, OpenedChannel,
+    PayInvoiceRequest, PayOfferRequest, Payment, Peer, RegisterAsyncRecipientRequest,
+    RegisteredAsyncRecipient, RevokedAsyncRecipient, SentTransaction, WalletBalance,
+    WalletSendRequest, NEXT_CURSOR_HEADER,
 };
 use serde::Serialize;
 
@@ -63,6 +65,16 @@ pub enum ApiCommand {
         /// Amount in millisatoshis (for invoices and offers without an amount).
         #[arg(long, value_name = "MSAT")]
         amount_msat: Option<u64>,
+        /// Wait up to SECS seconds for the outcome (0: return once the payment is under way).
+        #[arg(long, value_name = "SECS", default_value_t = 60)]
+        wait: u64,
+    },
+    /// Send a keysend (spontaneous) payment to a node: no invoice needed.
+    Keysend {
+        /// The recipient's node id.
+        node_id: String,
+        /// Amount in millisatoshis.
+        amount_msat: u64,
         /// Wait up to SECS seconds for the outcome (0: return once the payment is under way).
         #[arg(long, value_name = "SECS", default_value_t = 60)]
         wait: u64,
@@ -353,14 +365,20 @@ async fn execute(client: &ApiClient, command: ApiCommand, json: bool) -> anyhow:
                 };
                 client.post("/v1/invoices/pay", &request).await?
             };
-            if payment.status == "failed" {
-                bail!(
-                    "payment {} failed: {}",
-                    payment.id,
-                    or_dash(&payment.failure)
-                );
-            }
-            show(&payment, json, payment_text)
+            paid(payment, json)
+        }
+        ApiCommand::Keysend {
+            node_id,
+            amount_msat,
+            wait,
+        } => {
+            let request = KeysendRequest {
+                node_id,
+                amount_msat,
+                wait_secs: Some(wait),
+            };
+            let payment: Payment = client.post("/v1/keysend", &request).await?;
+            paid(payment, json)
         }
         ApiCommand::Offer {
             async_offer: true,
@@ -636,6 +654,18 @@ fn channels_table(channels: &[Channel]) -> String {
         ]);
     }
     t.render()
+}
+
+/// What `pay` and `keysend` print for the payment the API answered: an error if it failed.
+fn paid(payment: Payment, json: bool) -> anyhow::Result<String> {
+    if payment.status == "failed" {
+        bail!(
+            "payment {} failed: {}",
+            payment.id,
+            or_dash(&payment.failure)
+        );
+    }
+    show(&payment, json, payment_text)
 }
 
 /// `GET /v1/payments` with the page's query.

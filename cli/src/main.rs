@@ -1,9 +1,9 @@
 //! `lnedge`: the operator's command line.
 //!
 //! It runs the node (`lnedge node run`), drives a running node over its admin API (`lnedge info`,
-//! `peer`, `channel`, `invoice`, `pay`, `offer`, `payments`, `wallet`, `async`), and carries the offline
-//! RFQ tools (`lnedge rfq …`) and the embedded regtest chain (`lnedge devnet`). Every error
-//! prints one line to stderr and exits with status 2.
+//! `peer`, `channel`, `invoice`, `pay`, `keysend`, `offer`, `payments`, `wallet`, `async`), and
+//! carries the offline RFQ tools (`lnedge rfq …`) and the embedded regtest chain
+//! (`lnedge devnet`). Every error prints one line to stderr and exits with status 2.
 
 mod api_client;
 mod api_commands;

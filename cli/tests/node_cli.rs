@@ -192,6 +192,18 @@ fn errors_are_one_line_and_exit_2() {
         "invalid BOLT 11 invoice",
     );
     fails_with(&n.lnedge(&["pay", "lno1garbage"]), "invalid BOLT 12 offer");
+    fails_with(
+        &n.lnedge(&["keysend", "xyz", "1000"]),
+        "invalid node id `xyz`",
+    );
+    fails_with(
+        &n.lnedge(&["keysend", &id, "0"]),
+        "amount_msat must be positive (HTTP 400)",
+    );
+    fails_with(
+        &n.lnedge(&["keysend", &id, "1000"]),
+        "a node cannot pay itself (HTTP 400)",
+    );
     fails_with(&n.lnedge(&["invoice", "lots"]), "neither a number");
     fails_with(&n.lnedge(&["payments", "xyz"]), "invalid payment id `xyz`");
     fails_with(&n.lnedge(&["payments", &"ab".repeat(32)]), "no payment");
@@ -405,6 +417,17 @@ fn async_commands_drive_a_server() {
         "OFFER ID  OFFER"
     );
     fails_with(&n.lnedge(&["offer", "--async"]), "HTTP 404");
+
+    // Keysend over the server's channel to its peer: the API's reply with --json, a summary
+    // without.
+    let peer_id = peer.node_id().to_string();
+    let paid = json(&n.lnedge(&["keysend", &peer_id, "1000000", "--wait", "30", "--json"]));
+    assert_eq!(paid["status"], "succeeded", "{paid}");
+    assert_eq!(paid["kind"], "keysend", "{paid}");
+    assert_eq!(paid["amount_msat"], 1_000_000);
+    let text = stdout(&n.lnedge(&["keysend", &peer_id, "2000"]));
+    assert!(text.contains("outbound keysend"), "{text}");
+    assert!(text.contains("succeeded"), "{text}");
     n.runtime.block_on(async {
         peer.stop().await;
         rpc.shutdown().await;

@@ -1,5 +1,5 @@
 //! lnedge and ldk-node on one devnet: channels both ways with anchors, BOLT 11 and BOLT 12 both
-//! ways, keysend, closes from each side, a fee update at the relay floor.
+//! ways, keysend both ways, closes from each side, a fee update at the relay floor.
 
 use ldk_node::lightning::offers::offer::Offer;
 use ldk_node::lightning_invoice::{Bolt11Invoice, Bolt11InvoiceDescription, Description};
@@ -229,7 +229,18 @@ fn channels_payments_and_closes_both_ways() {
         );
     }
 
-    // Keysend to lnedge.
+    // Keysend both ways.
+    let sent = lnedge.json(&[
+        "keysend",
+        &ldk.node_id().to_string(),
+        "11000000",
+        "--wait",
+        "90",
+    ]);
+    assert_eq!(sent["status"], "succeeded", "{sent}");
+    let hash = sent["payment_hash"].as_str().expect("hash");
+    assert_eq!(ldk.wait_received(hash), 11_000_000);
+
     let received_before = lnedge.received().len();
     let id = ldk
         .node
@@ -242,6 +253,7 @@ fn channels_payments_and_closes_both_ways() {
         (r.len() > received_before).then_some(r)
     });
     assert_eq!(received[0]["amount_msat"], 12_000_000);
+    assert_eq!(received[0]["kind"], "keysend");
 
     // Cooperative closes from each side, then forced ones.
     ldk.node

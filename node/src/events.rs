@@ -131,7 +131,7 @@ impl EventHandler {
             } => {
                 let kind = match purpose {
                     PaymentPurpose::Bolt11InvoicePayment { .. } => PaymentKind::Bolt11,
-                    PaymentPurpose::SpontaneousPayment(_) => PaymentKind::Other,
+                    PaymentPurpose::SpontaneousPayment(_) => PaymentKind::Keysend,
                     _ => PaymentKind::Bolt12,
                 };
                 let preimage = purpose.preimage();

@@ -5,8 +5,8 @@
 //!
 //! Start with [`NodeBuilder`]: add [`Feature`]s, `build` it, [`Node::start`] it. A node is
 //! reached through handles: [`Node::peers`], [`Node::channels`], [`Node::bolt11_payment`],
-//! [`Node::bolt12_payment`], [`Node::payments`], [`Node::wallet`], and the handles features
-//! provide ([`Node::extension`]).
+//! [`Node::bolt12_payment`], [`Node::spontaneous_payment`], [`Node::payments`], [`Node::wallet`],
+//! and the handles features provide ([`Node::extension`]).
 //!
 //! | module | what it holds |
 //! |---|---|

@@ -107,33 +107,46 @@ pub enum PaymentKind {
     Bolt11,
     /// BOLT 12 offer.
     Bolt12,
-    /// Anything else (keysend).
-    Other,
+    /// Keysend (spontaneous): no invoice, the payer chose the preimage. Stored as `keysend`;
+    /// rows that lnedge wrote as `other` before keysend had a kind of its own (received keysend
+    /// payments, the only ones it recorded under that name) read as this too.
+    Keysend,
 }
 
-/// Each enum's lowercase name, used in storage and JSON.
+/// Each enum's lowercase name, used in storage and JSON; `legacy` names are names older
+/// versions wrote, still read (never written).
 macro_rules! names {
-    ($t:ty { $($v:ident => $s:literal),* $(,)? }) => {
+    (
+        $t:ty { $($v:ident => $s:literal),* $(,)? }
+        $(legacy { $($ls:literal => $lv:ident),* $(,)? })?
+    ) => {
         impl $t {
             /// The lowercase name.
             pub fn as_str(self) -> &'static str {
                 match self { $(Self::$v => $s),* }
             }
-            /// Parses the lowercase name.
+            /// Parses the lowercase name (or a name an older version wrote).
             pub fn from_name(name: &str) -> Option<Self> {
-                match name { $($s => Some(Self::$v),)* _ => None }
+                match name {
+                    $($s => Some(Self::$v),)*
+                    $($($ls => Some(Self::$lv),)*)?
+                    _ => None,
+                }
             }
         }
     };
 }
 names!(PaymentDirection { Inbound => "inbound", Outbound => "outbound" });
 names!(PaymentStatus { Pending => "pending", Succeeded => "succeeded", Failed => "failed" });
-names!(PaymentKind { Bolt11 => "bolt11", Bolt12 => "bolt12", Other => "other" });
+names!(
+    PaymentKind { Bolt11 => "bolt11", Bolt12 => "bolt12", Keysend => "keysend" }
+    legacy { "other" => Keysend }
+);
 
 /// A payment, sent or received.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct PaymentInfo {
-    /// Payment id (BOLT 11: the payment hash; BOLT 12: random).
+    /// Payment id (BOLT 11 and keysend: the payment hash; BOLT 12: random).
     pub id: PaymentId,
     /// Payment hash, once known (BOLT 12 learns it from the invoice).
     pub payment_hash: Option<PaymentHash>,

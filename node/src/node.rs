@@ -31,7 +31,7 @@ use crate::ldk::types::{
     PeerManager, Scorer, Sweeper,
 };
 use crate::model::{NodeEvent, NodeInfo};
-use crate::payment::{Bolt11Payments, Bolt12Payments, Payments};
+use crate::payment::{Bolt11Payments, Bolt12Payments, Payments, SpontaneousPayments};
 use crate::peers::Peers;
 use crate::wallet::Wallet;
 
@@ -90,6 +90,7 @@ pub(crate) struct NodeInner {
     pub(crate) channels: Channels,
     pub(crate) bolt11: Bolt11Payments,
     pub(crate) bolt12: Bolt12Payments,
+    pub(crate) spontaneous: SpontaneousPayments,
     pub(crate) payments: Payments,
     pub(crate) wallet: Wallet,
     pub(crate) ldk: LdkParts,
@@ -163,6 +164,11 @@ impl Node {
     /// BOLT 12 offers: receive and send.
     pub fn bolt12_payment(&self) -> &Bolt12Payments {
         &self.inner.bolt12
+    }
+
+    /// Keysend (spontaneous) payments: send to a node id, no invoice.
+    pub fn spontaneous_payment(&self) -> &SpontaneousPayments {
+        &self.inner.spontaneous
     }
 
     /// The payment history, and waiting for outcomes.

@@ -258,6 +258,8 @@ async fn read_endpoints_answer() {
 async fn bad_requests_get_400_with_the_reason() {
     let h = start().await;
     let id = h.node.node_id().to_string();
+    // Some other node's id.
+    let other = "02eec7245d6b7d2ccb30380bfbe2a3648cd7a942653f5aa340edcea1f283686619";
     let cases: Vec<(&str, String, &str)> = vec![
         ("/v1/invoices", "{".into(), "invalid request body"),
         ("/v1/invoices", "[1, 2]".into(), "invalid request body"),
@@ -386,6 +388,43 @@ async fn bad_requests_get_400_with_the_reason() {
             "/v1/offers/pay",
             r#"{"offer": "lno1nonsense"}"#.into(),
             "invalid BOLT 12 offer",
+        ),
+        (
+            "/v1/keysend",
+            r#"{"node_id": "xyz", "amount_msat": 1000}"#.into(),
+            "invalid node id `xyz`",
+        ),
+        (
+            "/v1/keysend",
+            format!(r#"{{"node_id": "{id}", "amount_msat": 0}}"#),
+            "amount_msat must be positive",
+        ),
+        (
+            "/v1/keysend",
+            format!(r#"{{"node_id": "{id}", "amount_msat": 2100000000000000001}}"#),
+            "amount_msat exceeds 21 million bitcoin",
+        ),
+        (
+            "/v1/keysend",
+            format!(r#"{{"node_id": "{id}"}}"#),
+            "missing field `amount_msat`",
+        ),
+        (
+            "/v1/keysend",
+            format!(r#"{{"node_id": "{id}", "amount_msat": 1000}}"#),
+            "is this node's own id: a node cannot pay itself",
+        ),
+        (
+            "/v1/keysend",
+            format!(r#"{{"node_id": "{other}", "amount_msat": 1000, "wait_secs": 601}}"#),
+            "wait_secs must be at most 600",
+        ),
+        // A node without channels can send nothing.
+        (
+            "/v1/keysend",
+            format!(r#"{{"node_id": "{other}", "amount_msat": 1000}}"#),
+            "cannot send keysend payment: 1000 msat is more than this node can send now \
+             (0 msat over 0 usable channel(s))",
         ),
         (
             "/v1/wallet/send",
@@ -539,6 +578,7 @@ async fn garbage_gets_client_errors_and_the_server_stays_up() {
         "/v1/channels/close",
         "/v1/invoices/pay",
         "/v1/offers/pay",
+        "/v1/keysend",
         "/v1/wallet/send",
         "/v1/wallet/address",
     ];
@@ -916,14 +956,37 @@ async fn channel_and_payments_through_the_api() {
     assert_eq!(paid["status"], "succeeded", "{paid}");
     assert_eq!(paid["kind"], "bolt12");
 
-    let (_, payments) = a.get("/v1/payments").await;
-    assert_eq!(payments.as_array().unwrap().len(), 2);
+    // Keysend: A pays B's node id, no invoice; B lists it as a received keysend payment.
+    let (status, paid) = a
+        .post(
+            "/v1/keysend",
+            &format!(r#"{{"node_id": "{b_id}", "amount_msat": 3000000, "wait_secs": 30}}"#),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{paid}");
+    assert_eq!(paid["status"], "succeeded", "{paid}");
+    assert_eq!(paid["kind"], "keysend");
+    assert_eq!(paid["direction"], "outbound");
+    assert_eq!(paid["amount_msat"], 3_000_000);
+    assert_eq!(paid["id"], paid["payment_hash"]);
+    let id = paid["id"].as_str().unwrap().to_string();
+    let received = wait_for("B sees the keysend", 20, || async {
+        let (_, p) = b.get(&format!("/v1/payments/{id}")).await;
+        (p["status"] == "succeeded").then_some(p)
+    })
+    .await;
+    assert_eq!(received["direction"], "inbound", "{received}");
+    assert_eq!(received["kind"], "keysend", "{received}");
+    assert_eq!(received["amount_msat"], 3_000_000);
 
-    // The event stream saw the channel and both payments.
+    let (_, payments) = a.get("/v1/payments").await;
+    assert_eq!(payments.as_array().unwrap().len(), 3);
+
+    // The event stream saw the channel and the three payments.
     wait_for("events", 10, || async {
         let text = seen.lock().unwrap().clone();
         (text.contains("event: channel_ready")
-            && text.matches("event: payment_succeeded").count() == 2)
+            && text.matches("event: payment_succeeded").count() == 3)
             .then_some(())
     })
     .await;

@@ -71,6 +71,11 @@ const ROUTES: &[(Method, &str, Handler)] = &[
         Handler::Json(handlers::bolt12::pay),
     ),
     (
+        Method::POST,
+        "/v1/keysend",
+        Handler::Json(handlers::keysend::send),
+    ),
+    (
         Method::GET,
         "/v1/payments",
         Handler::JsonQuery(handlers::payments::list),
@@ -207,6 +212,7 @@ mod tests {
             Err(NoRoute::NotFound)
         );
         assert_eq!(reaches(Method::GET, "/v2/info"), Err(NoRoute::NotFound));
+        assert_eq!(reaches(Method::POST, "/v1/keysend"), Ok(""));
         // One path, two methods.
         assert_eq!(reaches(Method::GET, "/v1/async/recipients"), Ok(""));
         assert_eq!(reaches(Method::POST, "/v1/async/recipients"), Ok(""));

@@ -116,6 +116,19 @@ pub struct PayOfferRequest {
     pub wait_secs: Option<u64>,
 }
 
+/// `POST /v1/keysend`.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct KeysendRequest {
+    /// The recipient's node id.
+    pub node_id: String,
+    /// Amount.
+    pub amount_msat: u64,
+    /// Wait up to this long for the outcome (at most 600).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub wait_secs: Option<u64>,
+}
+
 /// A request without fields (`POST /v1/wallet/address`).
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -438,7 +451,7 @@ pub struct Payment {
     pub payment_hash: Option<String>,
     /// `inbound` or `outbound`.
     pub direction: String,
-    /// `bolt11`, `bolt12` or `other`.
+    /// `bolt11`, `bolt12` or `keysend`.
     pub kind: String,
     /// `pending`, `succeeded` or `failed`.
     pub status: String,

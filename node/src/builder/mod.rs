@@ -50,7 +50,7 @@ use crate::ldk::types::{BumpHandler, ChainMonitor, GossipSync, MessageRouter, On
 use crate::ldk::types::{PeerManager, Router};
 use crate::node::{LdkParts, Node, NodeInner, StartParts};
 use crate::payment::store::PaymentStore;
-use crate::payment::{Bolt11Payments, Bolt12Payments, Payments};
+use crate::payment::{Bolt11Payments, Bolt12Payments, Payments, SpontaneousPayments};
 use crate::peers::Peers;
 use crate::seed;
 use crate::wallet::{OnchainWallet, Wallet};
@@ -553,6 +553,11 @@ async fn build(builder: NodeBuilder) -> Result<Node, BuildError> {
             network,
         },
         bolt12: Bolt12Payments {
+            channel_manager: Arc::clone(&channel_manager),
+            store: Arc::clone(&payments_store),
+            keys: Arc::clone(&keys),
+        },
+        spontaneous: SpontaneousPayments {
             channel_manager: Arc::clone(&channel_manager),
             store: Arc::clone(&payments_store),
             keys: Arc::clone(&keys),

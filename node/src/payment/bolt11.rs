@@ -148,7 +148,11 @@ impl Bolt11Payments {
                 e,
                 Bolt11PaymentError::SendingFailed(RetryableSendFailure::RouteNotFound)
             ) {
-                if let Some(text) = self.over_capacity(amount.unwrap_or(0)) {
+                if let Some(text) = super::over_capacity(
+                    &self.channel_manager,
+                    "cannot pay invoice",
+                    amount.unwrap_or(0),
+                ) {
                     return Err(NodeError::invalid(text));
                 }
             }
@@ -157,21 +161,5 @@ impl Bolt11Payments {
             )));
         }
         Ok(id)
-    }
-
-    /// Why `amount_msat` cannot be sent at all, if it is more than the usable channels can
-    /// send together.
-    fn over_capacity(&self, amount_msat: u64) -> Option<String> {
-        let usable = self.channel_manager.list_usable_channels();
-        let can_send = usable.iter().fold(0u64, |sum, c| {
-            sum.saturating_add(c.next_outbound_htlc_limit_msat)
-        });
-        (amount_msat > can_send).then(|| {
-            format!(
-                "cannot pay invoice: {amount_msat} msat is more than this node can send now \
-                 ({can_send} msat over {} usable channel(s))",
-                usable.len()
-            )
-        })
     }
 }

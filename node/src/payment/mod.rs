@@ -1,13 +1,15 @@
 //! Payments, one handle per kind (as ldk-node does): [`Bolt11Payments`] and [`Bolt12Payments`]
-//! send and receive, [`Payments`] reads the history (kept in [`store`]) and waits for
-//! outcomes.
+//! send and receive, [`SpontaneousPayments`] sends keysend payments (received ones need no
+//! handle), [`Payments`] reads the history (kept in [`store`]) and waits for outcomes.
 
 mod bolt11;
 mod bolt12;
+mod spontaneous;
 pub mod store;
 
 pub use bolt11::{Bolt11Payments, MAX_INVOICE_MSAT};
 pub use bolt12::Bolt12Payments;
+pub use spontaneous::SpontaneousPayments;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -16,6 +18,7 @@ use lightning::ln::channelmanager::PaymentId;
 use tokio::sync::broadcast;
 
 use crate::error::NodeError;
+use crate::ldk::types::ChannelManager;
 use crate::model::{NodeEvent, PaymentInfo, PaymentStatus};
 use crate::payment::store::PaymentStore;
 
@@ -95,4 +98,24 @@ impl Payments {
             }
         }
     }
+}
+
+/// Why `amount_msat` cannot be sent at all, if it is more than the usable channels can send
+/// together: `<what>: N msat is more than this node can send now (…)`.
+pub(crate) fn over_capacity(
+    channel_manager: &ChannelManager,
+    what: &str,
+    amount_msat: u64,
+) -> Option<String> {
+    let usable = channel_manager.list_usable_channels();
+    let can_send = usable.iter().fold(0u64, |sum, c| {
+        sum.saturating_add(c.next_outbound_htlc_limit_msat)
+    });
+    (amount_msat > can_send).then(|| {
+        format!(
+            "{what}: {amount_msat} msat is more than this node can send now \
+             ({can_send} msat over {} usable channel(s))",
+            usable.len()
+        )
+    })
 }

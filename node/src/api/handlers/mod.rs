@@ -6,6 +6,7 @@ pub(crate) mod async_payments;
 pub(crate) mod bolt11;
 pub(crate) mod bolt12;
 pub(crate) mod channels;
+pub(crate) mod keysend;
 pub(crate) mod node;
 pub(crate) mod payments;
 pub(crate) mod peers;
@@ -97,15 +98,20 @@ fn positive(name: &str, value: u64) -> Result<u64, Failure> {
     Ok(value)
 }
 
-/// An optional amount in millisatoshis: positive and at most 21 million bitcoin.
-fn msat_opt(name: &str, value: Option<u64>) -> Result<Option<u64>, Failure> {
+/// An amount in millisatoshis: positive and at most 21 million bitcoin.
+fn msat(name: &str, value: u64) -> Result<u64, Failure> {
     const MAX_MSAT: u64 = 21_000_000 * 100_000_000 * 1000;
-    match value {
-        Some(v) if positive(name, v)? > MAX_MSAT => Err(Failure::bad_request(format!(
+    if positive(name, value)? > MAX_MSAT {
+        return Err(Failure::bad_request(format!(
             "{name} exceeds 21 million bitcoin"
-        ))),
-        other => Ok(other),
+        )));
     }
+    Ok(value)
+}
+
+/// An optional amount in millisatoshis: if given, as [`msat`].
+fn msat_opt(name: &str, value: Option<u64>) -> Result<Option<u64>, Failure> {
+    value.map(|v| msat(name, v)).transpose()
 }
 
 fn sats(name: &str, value: u64) -> Result<Amount, Failure> {
