@@ -250,10 +250,19 @@ mod tests {
         router: &impl MessageRouter,
         peers: Vec<MessageForwardNode>,
     ) -> Result<Vec<BlindedMessagePath>, ()> {
+        paths_for(router, MessageContext::Custom(Vec::new()), peers)
+    }
+
+    /// Paths to us (`key(1)`) for `context`.
+    fn paths_for(
+        router: &impl MessageRouter,
+        context: MessageContext,
+        peers: Vec<MessageForwardNode>,
+    ) -> Result<Vec<BlindedMessagePath>, ()> {
         router.create_blinded_paths(
             key(1),
             ReceiveAuthKey([7; 32]),
-            MessageContext::Custom(Vec::new()),
+            context,
             peers,
             &Secp256k1::new(),
         )
@@ -288,5 +297,73 @@ mod tests {
             &IntroductionNode::NodeId(key(2))
         );
         assert_eq!(ours[0].blinded_hops().len(), 4, "peer, two dummies, us");
+    }
+
+    /// We are announced with an address: LDK's direct path for anything but the reply paths
+    /// of our own payments, which lead with a path through our peer and end with LDK's.
+    #[test]
+    fn announced_node_leads_its_payment_replies_through_a_peer() {
+        use lightning::ln::channelmanager::PaymentId;
+        use lightning::ln::msgs::{SocketAddress, UnsignedNodeAnnouncement};
+        use lightning::routing::gossip::NodeAlias;
+        use lightning::types::features::{ChannelFeatures, NodeFeatures};
+
+        let logger = Arc::new(TracingLogger {
+            label: "test".into(),
+        });
+        let graph = Arc::new(NetworkGraph::new(Network::Regtest, logger));
+        let (us, peer) = (NodeId::from_pubkey(&key(1)), NodeId::from_pubkey(&key(2)));
+        graph
+            .add_channel_from_partial_announcement(
+                42,
+                Some(1_000_000),
+                1,
+                ChannelFeatures::empty(),
+                us,
+                peer,
+            )
+            .unwrap();
+        graph
+            .update_node_from_unsigned_announcement(&UnsignedNodeAnnouncement {
+                features: NodeFeatures::empty(),
+                timestamp: 1,
+                node_id: us,
+                rgb: [0; 3],
+                alias: NodeAlias([0; 32]),
+                addresses: vec![SocketAddress::TcpIpV4 {
+                    addr: [127, 0, 0, 1],
+                    port: 9735,
+                }],
+                excess_address_data: Vec::new(),
+                excess_data: Vec::new(),
+            })
+            .unwrap();
+        let keys = Arc::new(KeysManager::new(&[3; 32], 1, 2, true));
+        let router = ReachableMessageRouter::new(graph, keys);
+        let peers = vec![MessageForwardNode {
+            node_id: key(2),
+            short_channel_id: Some(42),
+        }];
+        let intros = |context| -> Vec<IntroductionNode> {
+            paths_for(&router, context, peers.clone())
+                .unwrap()
+                .iter()
+                .map(|p| p.introduction_node().clone())
+                .collect()
+        };
+        assert_eq!(
+            intros(MessageContext::Custom(Vec::new())),
+            vec![IntroductionNode::NodeId(key(1))]
+        );
+        let reply = MessageContext::Offers(OffersContext::OutboundPaymentForOffer {
+            payment_id: PaymentId([9; 32]),
+        });
+        assert_eq!(
+            intros(reply),
+            vec![
+                IntroductionNode::NodeId(key(2)),
+                IntroductionNode::NodeId(key(1))
+            ]
+        );
     }
 }
